@@ -1,0 +1,18 @@
+import type { Command } from '../command.js';
+import { runCommand } from './run.js';
+import { planCommand } from './plan.js';
+import { validateCommand } from './validate.js';
+import { replayCommand } from './replay.js';
+import { statusCommand } from './status.js';
+import { analyzeCommand } from './analyze.js';
+import { statsCommand } from './stats.js';
+
+export const commands: readonly Command[] = [
+  runCommand,
+  planCommand,
+  validateCommand,
+  replayCommand,
+  statusCommand,
+  analyzeCommand,
+  statsCommand,
+];

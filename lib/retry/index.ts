@@ -1,0 +1,1 @@
+export { retry, backoffDelay, type RetryOptions, type BackoffOptions } from './backoff.js';

@@ -1,0 +1,88 @@
+/**
+ * The contract between the submit side and the execution side for one attempt of one
+ * job: what the agent is asked to run, and what it reports back. Plain data; crosses the
+ * in-process transport now and NATS later (issue 3 turns these into protobuf schemas).
+ *
+ * Every message about an attempt carries (job, attempt, epoch) so stale ones can be fenced.
+ */
+
+export interface AttemptKey {
+  job: string;
+  /** 1-based try number of this job. */
+  attempt: number;
+  /** Fencing token: bumped by the scheduler whenever ownership of the attempt changes. */
+  epoch: number;
+}
+
+/** Why an attempt failed, carried as data (DESIGN §11, Temporal-style classification). */
+export type FailureKind =
+  /** The job's own program failed (non-zero exit, signal, missing declared output). */
+  | 'application'
+  /** Something around the job failed: agent lost, disk full, spawn error, store down. */
+  | 'infrastructure'
+  /** Data problem: missing input, checksum mismatch, unreadable replica. */
+  | 'data'
+  /** The job exceeded its runtime limit. */
+  | 'timeout'
+  /** Stopped on request (halt, remove, Ctrl-C); not the job's fault and not a try spent. */
+  | 'cancelled';
+
+export interface Failure {
+  kind: FailureKind;
+  /** One plain-language sentence. */
+  message: string;
+  /** Declared inputs or outputs that were not there. */
+  missingFiles?: string[];
+  /** The error code when it came from an AloftError or errno (e.g. ENOSPC). */
+  code?: string;
+}
+
+export interface FileRecord {
+  lfn: string;
+  link: 'input' | 'output';
+  size: number;
+  sha256?: string;
+}
+
+export interface TransferRecord {
+  lfn: string;
+  src: string;
+  dst: string;
+  bytes: number;
+  sha256?: string;
+  durationMs: number;
+  /** Source tried before this one succeeded, if a replica failed over. */
+  failedSources?: string[];
+}
+
+/** What really happened: the kickstart record of aloft. */
+export interface InvocationRecord {
+  job: string;
+  attempt: number;
+  agent: string;
+  site: string;
+  host: string;
+  user: string;
+  /** Executor that ran it: process, transfer, synthetic, docker, slurm. */
+  executor: string;
+  argv: string[];
+  cwd: string;
+  /** ISO 8601 start time (wall clock, for humans). */
+  start: string;
+  durationMs: number;
+  exitCode: number | null;
+  signal: string | null;
+  utimeMs: number;
+  stimeMs: number;
+  maxRssKb: number;
+  stdoutTail: string;
+  stderrTail: string;
+  stdoutBytes: number;
+  stderrBytes: number;
+  files: FileRecord[];
+  transfers: TransferRecord[];
+}
+
+export type AttemptOutcome =
+  | { ok: true; record: InvocationRecord }
+  | { ok: false; record: InvocationRecord; failure: Failure };

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone on a fresh machine: installs what the tests
+# need (system packages as root, npm packages), builds, checks types, lint and format,
+# then runs every test. .ci/run calls exactly this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages the tests use. Installed only when missing, with one apt-get update.
+need=()
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v gzip >/dev/null 2>&1 || need+=(gzip)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: missing ${need[*]}; run as root or install them" >&2
+    exit 2
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+
+npm ci --no-audit --no-fund --loglevel=error
+npm run build
+npm run typecheck
+npm run lint
+npx vitest run
