@@ -38,6 +38,19 @@ export interface PlanOptions {
   seed: number;
   /** Default retries when no dagman.retry profile is given. */
   defaultRetries: number;
+  /**
+   * Base URL (ending in '/') of stores for sites whose catalog entry names no scratch
+   * directory: site S stores its files under `${storeRoot}${S}/`. The embedded run points
+   * this at the run directory.
+   */
+  storeRoot: string;
+  /** Overrides the output site's storage URL (ending in '/'); `aloft run --output-dir`. */
+  outputUrl?: string;
+  /**
+   * Lfns known to exist already (earlier runs' output replica catalog, a listing of the
+   * output store), gathered by the caller: the planner itself does no I/O. Used by reuse.
+   */
+  available?: string[];
 }
 
 /** A resource request from profiles (pegasus.cores, .memory in MB, .diskspace in MB, ...). */
@@ -149,7 +162,9 @@ export interface Plan {
   jobs: PlannedJob[];
   /** Abstract jobs pruned by data reuse. */
   skipped: string[];
-  /** Where each site keeps files: site name -> store base URL (ends with '/'). */
+  /** Where each compute site keeps files: site name -> store base URL (ends with '/'). */
   stores: Record<string, string>;
+  /** Where stageOut files go: the output site's storage base URL (ends with '/'). */
+  outputStore: string;
   reasons: Reason[];
 }
