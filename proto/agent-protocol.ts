@@ -1,0 +1,60 @@
+/**
+ * Messages between the scheduler (engine + broker) and agents. The embedded mode sends
+ * them over the in-process transport; issue 3 carries the same shapes over NATS as protobuf.
+ *
+ * Flow for one attempt:
+ *   scheduler --Offer--> agent            (agent subject `offer`)
+ *   agent --OfferReply(accept|reject)-->  (reply to the offer request)
+ *   agent --AttemptStartedMsg-->          (scheduler subject `attempt.started`)
+ *   agent --AttemptResultMsg-->           (scheduler subject `attempt.result`), retransmitted
+ *   scheduler --ResultAck-->              (agent subject `ack`) until acked
+ *   scheduler --KillMsg-->                (agent subject `kill`) to stop an attempt
+ * Every message about an attempt carries its AttemptKey (job, attempt, epoch); a message
+ * whose key does not match the scheduler's current attempt is stale and ignored (fencing).
+ */
+import type { AttemptKey, AttemptOutcome } from './attempt.js';
+import type { PlannedJob } from '../services/planner/plan-types.js';
+
+export interface AgentAd {
+  agent: string;
+  site: string;
+  /** Sites this agent serves besides `site` (the embedded agent serves every site). */
+  sites: string[];
+  host: string;
+  slots: number;
+  cores: number;
+  memoryMb: number;
+  diskFreeMb: number;
+  executors: string[];
+  labels: Record<string, string>;
+}
+
+export interface Offer {
+  key: AttemptKey;
+  runId: string;
+  job: PlannedJob;
+}
+
+export type OfferReply = { accepted: true } | { accepted: false; reason: string };
+
+export interface AttemptStartedMsg {
+  key: AttemptKey;
+  agent: string;
+  site: string;
+  host: string;
+}
+
+export interface AttemptResultMsg {
+  key: AttemptKey;
+  agent: string;
+  outcome: AttemptOutcome;
+}
+
+export interface ResultAck {
+  key: AttemptKey;
+}
+
+export interface KillMsg {
+  key: AttemptKey;
+  reason: string;
+}
