@@ -13,7 +13,7 @@
  * whose key does not match the scheduler's current attempt is stale and ignored (fencing).
  */
 import type { AttemptKey, AttemptOutcome } from './attempt.js';
-import type { PlannedJob } from '../services/planner/plan-types.js';
+import type { PlannedJob } from './plan.js';
 
 export interface AgentAd {
   agent: string;

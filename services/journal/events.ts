@@ -5,7 +5,7 @@
  * `ts` (ISO 8601). Adding optional fields is compatible; changing meaning is not.
  */
 import type { Failure, InvocationRecord } from '../../proto/attempt.js';
-import type { PlannedJobKind } from '../planner/plan-types.js';
+import type { PlannedJobKind } from '../../proto/plan.js';
 
 interface Base {
   seq: number;

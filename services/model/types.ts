@@ -10,8 +10,9 @@
  * - `x-*` keys are dropped, except `x-aloft` which is kept in `extensions`.
  */
 
-/** Profiles by namespace (env, pegasus, condor, dagman, globus, selector, aloft), then key. */
-export type Profiles = Record<string, Record<string, string>>;
+import type { Checksum, Profiles } from '../../proto/plan.js';
+
+export type { Checksum, Profiles };
 
 export type Metadata = Record<string, string>;
 
@@ -61,11 +62,6 @@ export interface Dependency {
   /** Parent job id. */
   id: string;
   children: string[];
-}
-
-export interface Checksum {
-  type: 'sha256';
-  value: string;
 }
 
 export interface ReplicaLocation {
