@@ -1,0 +1,3 @@
+/** The workflow model (plain data) and the name rules every component shares. */
+export type * from './types.js';
+export * from './names.js';
