@@ -1,0 +1,578 @@
+/**
+ * The agent (DESIGN §6 "Agents"): a lightweight daemon that advertises itself, accepts
+ * attempt offers up to its slots, runs each attempt through its lifecycle hooks and reports
+ * the result reliably. It talks to the scheduler only through the transport, with the
+ * messages of proto/agent-protocol.ts on the subjects of proto/subjects.ts.
+ *
+ * Lifecycle of one attempt, in order:
+ *   prepare  — fresh scratch dir `${workDir}/scratch/${job}.${attempt}`
+ *   stageIn  — inputs into scratch (staging.ts)
+ *   run      — AttemptStartedMsg, then the executor chosen by the job's kind; the runtime
+ *              limit (profile pegasus.maxwalltime, minutes) is enforced here
+ *   stageOut — verify and upload declared outputs (staging.ts)
+ *   report   — AttemptResultMsg published and written to the outbox, retransmitted every
+ *              `resultRetryMs` until a ResultAck for the same key arrives (then deleted)
+ *   cleanup  — scratch removed on success, kept on failure for debugging
+ * The slot is freed before the result is published, so a scheduler reacting to the result
+ * at once finds the slot free.
+ *
+ * The invocation record's `start`/`durationMs` cover the whole attempt on the agent
+ * (stage-in, run and stage-out): what the attempt cost, not only the process's run time.
+ *
+ * Offers are rejected (with a reason) when the agent is stopping, all slots are busy, the
+ * job is a `register` job (done by the submit side), the offer is malformed, or the same
+ * job attempt is still running here under another epoch. A repeated offer of a running or
+ * already finished attempt is accepted without running it again (the finished result is
+ * resent).
+ */
+import { mkdir, rm, statfs } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { AloftError } from '../../lib/errors/index.js';
+import { silentLogger, type Logger } from '../../lib/logging/index.js';
+import type { Subscription, Transport } from '../../lib/transport/index.js';
+import {
+  subjects,
+  subjectToken,
+  type AgentAd,
+  type AttemptKey,
+  type AttemptOutcome,
+  type AttemptResultMsg,
+  type AttemptStartedMsg,
+  type Failure,
+  type InvocationRecord,
+  type KillMsg,
+  type Offer,
+  type OfferReply,
+  type PlannedJob,
+  type ResultAck,
+} from '../../proto/index.js';
+import {
+  createCleanupExecutor,
+  createClusterExecutor,
+  createProcessExecutor,
+  createSyntheticExecutor,
+  createTransferExecutor,
+  plannedArgv,
+  SYNTHETIC_PFN,
+  type ExecOutcome,
+  type Executor,
+} from '../executors/index.js';
+import { createOutbox, keyId, type Outbox } from './outbox.js';
+import { failureOf, inputsOf, outputsOf, stageIn, stageOut } from './staging.js';
+
+/** The executors an agent uses, by role. Any may be replaced (tests, other runtimes). */
+export interface AgentExecutors {
+  process: Executor;
+  synthetic: Executor;
+  transfer: Executor;
+  cleanup: Executor;
+}
+
+export interface AgentOptions {
+  /** Agent id; becomes part of subjects, so [A-Za-z0-9_-]{1,128}. */
+  id: string;
+  /** The site this agent belongs to (recorded in invocation records). */
+  site: string;
+  /** Further sites it serves (the embedded agent serves every site). */
+  sites: string[];
+  transport: Transport;
+  /** Holds `scratch/` and `outbox/`. */
+  workDir: string;
+  /** Attempts run at once. */
+  slots: number;
+  logger?: Logger;
+  executors?: Partial<AgentExecutors>;
+  /** Result retransmission period until acknowledged (default 2000 ms). */
+  resultRetryMs?: number;
+  /** Labels advertised in the ad. */
+  labels?: Record<string, string>;
+}
+
+export interface Agent {
+  readonly id: string;
+  start(): Promise<void>;
+  /**
+   * Drain: reject new offers, let running attempts finish for up to `graceMs`, then stop
+   * the rest (they report failure kind `cancelled`); resolves when every attempt has
+   * reported. Unacknowledged results stay in the outbox for the next start.
+   */
+  stop(options?: { graceMs?: number }): Promise<void>;
+  running(): AttemptKey[];
+}
+
+interface Active {
+  key: AttemptKey;
+  offer: Offer;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+interface Pending {
+  msg: AttemptResultMsg;
+  timer: NodeJS.Timeout;
+  /** Settles when the outbox file is written (removal on ack waits for it). */
+  persisted: Promise<void>;
+}
+
+const cancelled = (message: string): AloftError => new AloftError('CANCELLED', message);
+
+function keyOk(k: unknown): k is AttemptKey {
+  const key = k as AttemptKey | undefined;
+  return (
+    typeof key?.job === 'string' &&
+    Number.isInteger(key.attempt) &&
+    key.attempt >= 1 &&
+    Number.isInteger(key.epoch) &&
+    key.epoch >= 0
+  );
+}
+
+/** Runtime limit in ms from profile pegasus.maxwalltime (minutes); undefined = none. */
+export function runtimeLimitMs(job: PlannedJob): number | undefined {
+  const raw = job.profiles?.['pegasus']?.['maxwalltime'];
+  const minutes = raw === undefined ? NaN : Number(raw);
+  if (Number.isFinite(minutes) && minutes > 0) return minutes * 60_000;
+  if (job.kind === 'cluster' && job.members && job.members.length > 0) {
+    const limits = job.members.map(runtimeLimitMs);
+    if (limits.every((l) => l !== undefined)) return limits.reduce((a, b) => a + (b ?? 0), 0);
+  }
+  return undefined;
+}
+
+export function createAgent(opts: AgentOptions): Agent {
+  const id = subjectToken('agent id', opts.id);
+  const { transport, site } = opts;
+  const workDir = path.resolve(opts.workDir);
+  const scratchRoot = path.join(workDir, 'scratch');
+  const logger = (opts.logger ?? silentLogger).child({ component: 'agent', agent: id });
+  const retryMs = opts.resultRetryMs ?? 2000;
+  const host = os.hostname();
+  let user = process.env['USER'] ?? 'unknown';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // no passwd entry
+  }
+
+  const process_ = opts.executors?.process ?? createProcessExecutor();
+  const synthetic = opts.executors?.synthetic ?? createSyntheticExecutor();
+  const computeFor = (job: PlannedJob): Executor =>
+    job.executable?.pfn === SYNTHETIC_PFN ? synthetic : process_;
+  const executors: Record<string, Executor> = {
+    compute: process_,
+    transfer: opts.executors?.transfer ?? createTransferExecutor(),
+    cleanup: opts.executors?.cleanup ?? createCleanupExecutor(),
+    cluster: createClusterExecutor(computeFor),
+  };
+  function executorFor(job: PlannedJob): Executor | undefined {
+    switch (job.kind) {
+      case 'compute':
+        return computeFor(job);
+      case 'cluster':
+        return executors['cluster'];
+      case 'stage_in':
+      case 'stage_out':
+      case 'inter_site':
+        return executors['transfer'];
+      case 'cleanup':
+        return executors['cleanup'];
+      default:
+        return undefined;
+    }
+  }
+
+  const active = new Map<string, Active>();
+  const pending = new Map<string, Pending>();
+  const background = new Set<Promise<unknown>>();
+  /** Scratch dirs being removed in the background: a new attempt there waits for it. */
+  const removing = new Map<string, Promise<void>>();
+  const subs: Subscription[] = [];
+  let outbox: Outbox | undefined;
+  let state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  let stopping: Promise<void> | undefined;
+
+  function publish(subject: string, data: unknown): void {
+    try {
+      transport.publish(subject, data);
+    } catch (e) {
+      logger.warn({ err: e, subject }, 'publish failed');
+    }
+  }
+
+  function track<T>(p: Promise<T>): void {
+    const t = p.catch((e: unknown) => logger.error({ err: e }, 'background task failed'));
+    background.add(t);
+    void t.finally(() => background.delete(t));
+  }
+
+  // ---- report: outbox + retransmission -------------------------------------------------
+
+  function sendPending(msg: AttemptResultMsg, persisted: Promise<void>): void {
+    const k = keyId(msg.key);
+    const old = pending.get(k);
+    if (old) clearInterval(old.timer);
+    const timer = setInterval(() => {
+      logger.debug({ key: k }, 'result retransmitted');
+      publish(subjects.attemptResult(id), msg);
+    }, retryMs);
+    timer.unref();
+    pending.set(k, { msg, timer, persisted });
+    publish(subjects.attemptResult(id), msg);
+  }
+
+  function onAck(ack: ResultAck): void {
+    if (!keyOk(ack?.key)) return;
+    const k = keyId(ack.key);
+    const p = pending.get(k);
+    if (!p) return;
+    clearInterval(p.timer);
+    pending.delete(k);
+    const ob = outbox;
+    if (ob) track(p.persisted.then(() => ob.remove(ack.key)));
+  }
+
+  // ---- one attempt ---------------------------------------------------------------------
+
+  function baseRecord(
+    job: PlannedJob,
+    key: AttemptKey,
+    scratch: string,
+    t0: number,
+  ): InvocationRecord {
+    return {
+      job: job.id,
+      attempt: key.attempt,
+      agent: id,
+      site,
+      host,
+      user,
+      executor: executorFor(job)?.name ?? job.kind,
+      argv: plannedArgv(job),
+      cwd: scratch,
+      start: new Date(t0).toISOString(),
+      durationMs: 0,
+      exitCode: null,
+      signal: null,
+      utimeMs: 0,
+      stimeMs: 0,
+      maxRssKb: 0,
+      stdoutTail: '',
+      stderrTail: '',
+      stdoutBytes: 0,
+      stderrBytes: 0,
+      files: [],
+      transfers: [],
+    };
+  }
+
+  function mergeRun(rec: InvocationRecord, out: ExecOutcome): void {
+    rec.executor = out.executor;
+    rec.argv = out.argv;
+    rec.exitCode = out.exitCode;
+    rec.signal = out.signal;
+    rec.utimeMs = out.utimeMs;
+    rec.stimeMs = out.stimeMs;
+    rec.maxRssKb = out.maxRssKb;
+    rec.stdoutTail = out.stdoutTail;
+    rec.stderrTail = out.stderrTail;
+    rec.stdoutBytes = out.stdoutBytes;
+    rec.stderrBytes = out.stderrBytes;
+    rec.transfers.push(...out.transfers);
+  }
+
+  async function runHook(
+    a: Active,
+    rec: InvocationRecord,
+    scratch: string,
+  ): Promise<{ failure?: Failure; timedOut: boolean }> {
+    const job = a.offer.job;
+    const executor = executorFor(job);
+    if (!executor) {
+      return {
+        failure: { kind: 'infrastructure', message: `no executor for ${job.kind} jobs` },
+        timedOut: false,
+      };
+    }
+    const started: AttemptStartedMsg = { key: a.key, agent: id, site, host };
+    publish(subjects.attemptStarted(id), started);
+    const limit = runtimeLimitMs(job);
+    const timeout = new AbortController();
+    const timer =
+      limit === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              timeout.abort(
+                new AloftError('DEADLINE_EXCEEDED', `job ${job.id} exceeded its runtime limit`),
+              ),
+            limit,
+          );
+    const signal = AbortSignal.any([a.abort.signal, timeout.signal]);
+    try {
+      const out = await executor.run({
+        job,
+        key: a.key,
+        agent: id,
+        site,
+        scratch,
+        signal,
+        logger,
+      });
+      mergeRun(rec, out);
+      const timedOut = timeout.signal.aborted;
+      return out.failure ? { failure: out.failure, timedOut } : { timedOut };
+    } catch (e) {
+      return { failure: failureOf(e, job.id), timedOut: timeout.signal.aborted };
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  async function execute(a: Active): Promise<void> {
+    const job = a.offer.job;
+    const t0 = Date.now();
+    const scratch = path.join(scratchRoot, `${job.id}.${a.key.attempt}`);
+    const rec = baseRecord(job, a.key, scratch, t0);
+    const signal = a.abort.signal;
+    let failure: Failure | undefined;
+    let timedOut = false;
+    try {
+      // prepare
+      await removing.get(scratch);
+      await rm(scratch, { recursive: true, force: true });
+      await mkdir(scratch, { recursive: true });
+      // stageIn
+      const si = await stageIn(inputsOf(job), scratch, job.id, signal);
+      rec.files.push(...si.files);
+      rec.transfers.push(...si.transfers);
+      failure = si.failure;
+      // run
+      if (!failure) {
+        signal.throwIfAborted();
+        ({ failure, timedOut } = await runHook(a, rec, scratch));
+      }
+      // stageOut
+      if (!failure) {
+        signal.throwIfAborted();
+        const so = await stageOut(outputsOf(job), scratch, job.id, signal);
+        rec.files.push(...so.files);
+        rec.transfers.push(...so.transfers);
+        failure = so.failure;
+      }
+    } catch (e) {
+      failure = failureOf(e, job.id);
+    }
+    if (failure && timedOut) {
+      const limit = runtimeLimitMs(job) ?? 0;
+      failure = {
+        kind: 'timeout',
+        message: `job ${job.id} exceeded its runtime limit of ${limit / 60_000} minutes (pegasus.maxwalltime) and was stopped`,
+      };
+    } else if (failure && signal.aborted) {
+      const reason: unknown = signal.reason;
+      failure = {
+        kind: 'cancelled',
+        message: reason instanceof Error ? reason.message : `attempt of job ${job.id} cancelled`,
+      };
+    }
+    rec.durationMs = Date.now() - t0;
+    const outcome: AttemptOutcome = failure
+      ? { ok: false, record: rec, failure }
+      : { ok: true, record: rec };
+    report({ key: a.key, agent: id, outcome }, a);
+    // cleanup (after the slot is free; stop() waits for it)
+    if (!failure) {
+      const removal = rm(scratch, { recursive: true, force: true })
+        .catch((e: unknown) => logger.warn({ err: e, scratch }, 'scratch cleanup failed'))
+        .finally(() => {
+          if (removing.get(scratch) === removal) removing.delete(scratch);
+        });
+      removing.set(scratch, removal);
+      track(removal);
+    }
+  }
+
+  /**
+   * The outbox write (with its fsyncs) runs alongside the first send instead of before
+   * it: it only matters if this process dies, and then a result that was neither received
+   * nor persisted is indistinguishable from an attempt that died a moment earlier — the
+   * scheduler's lease expiry handles both. Off the critical path it does not slow every
+   * attempt by a few milliseconds of fsync. stop() waits for it.
+   */
+  function report(msg: AttemptResultMsg, a: Active): void {
+    const persisted = (outbox?.put(msg) ?? Promise.resolve()).catch((e: unknown) => {
+      // Retransmission from memory goes on: the result is not lost while this process lives.
+      logger.error({ err: e, key: keyId(msg.key) }, 'outbox write failed');
+    });
+    track(persisted);
+    active.delete(keyId(a.key));
+    logger.debug({ key: keyId(a.key), ok: msg.outcome.ok }, 'attempt finished');
+    sendPending(msg, persisted);
+  }
+
+  // ---- offers and kills ----------------------------------------------------------------
+
+  function decide(offer: Offer): OfferReply & { start?: boolean } {
+    if (!keyOk(offer?.key) || typeof offer.job?.id !== 'string') {
+      return { accepted: false, reason: 'malformed offer: key or job missing' };
+    }
+    if (offer.key.job !== offer.job.id) {
+      return {
+        accepted: false,
+        reason: `offer key names job ${offer.key.job} but carries job ${offer.job.id}`,
+      };
+    }
+    try {
+      subjectToken('job id', offer.job.id);
+    } catch {
+      return { accepted: false, reason: `job id '${offer.job.id}' is not valid` };
+    }
+    const k = keyId(offer.key);
+    if (active.has(k)) return { accepted: true };
+    const done = pending.get(k);
+    if (done) {
+      sendPending(done.msg, done.persisted);
+      return { accepted: true };
+    }
+    if (state !== 'running') return { accepted: false, reason: `agent ${id} is stopping` };
+    if (offer.job.kind === 'register') {
+      return {
+        accepted: false,
+        reason: 'register jobs are done by the submit side, not by agents',
+      };
+    }
+    if (!executorFor(offer.job)) {
+      return { accepted: false, reason: `agent ${id} cannot run ${offer.job.kind} jobs` };
+    }
+    for (const a of active.values()) {
+      if (a.key.job === offer.key.job && a.key.attempt === offer.key.attempt) {
+        return {
+          accepted: false,
+          reason: `attempt ${offer.key.attempt} of job ${offer.key.job} is still running here under epoch ${a.key.epoch}`,
+        };
+      }
+    }
+    if (active.size >= opts.slots) {
+      return {
+        accepted: false,
+        reason: `no free slot on agent ${id} (${active.size}/${opts.slots} busy)`,
+      };
+    }
+    return { accepted: true, start: true };
+  }
+
+  function onOffer(offer: Offer, reply?: (d: unknown) => void): void {
+    const { start, ...answer } = decide(offer);
+    reply?.(answer);
+    if (!start) {
+      if (!answer.accepted) logger.debug({ reason: answer.reason }, 'offer rejected');
+      return;
+    }
+    const a: Active = {
+      key: offer.key,
+      offer,
+      abort: new AbortController(),
+      done: Promise.resolve(),
+    };
+    active.set(keyId(offer.key), a);
+    a.done = execute(a).catch((e: unknown) => {
+      logger.error({ err: e, key: keyId(a.key) }, 'attempt crashed');
+      active.delete(keyId(a.key));
+    });
+  }
+
+  function onKill(msg: KillMsg): void {
+    if (!keyOk(msg?.key)) return;
+    const a = active.get(keyId(msg.key));
+    if (!a) {
+      logger.debug({ key: keyId(msg.key) }, 'kill for an attempt not running here');
+      return;
+    }
+    a.abort.abort(cancelled(`attempt cancelled: ${msg.reason || 'kill requested'}`));
+  }
+
+  async function advertise(): Promise<void> {
+    let diskFreeMb = 0;
+    try {
+      const s = await statfs(workDir);
+      diskFreeMb = Math.floor((s.bavail * s.bsize) / (1024 * 1024));
+    } catch {
+      // unknown
+    }
+    const ad: AgentAd = {
+      agent: id,
+      site,
+      sites: opts.sites,
+      host,
+      slots: opts.slots,
+      cores: os.availableParallelism(),
+      memoryMb: Math.floor(os.totalmem() / (1024 * 1024)),
+      diskFreeMb,
+      executors: [
+        ...new Set([process_.name, synthetic.name, ...Object.values(executors).map((e) => e.name)]),
+      ],
+      labels: opts.labels ?? {},
+    };
+    publish(subjects.ad(id), ad);
+  }
+
+  return {
+    id,
+
+    async start() {
+      if (state !== 'new')
+        throw new AloftError('FAILED_PRECONDITION', `agent ${id} was already started`);
+      if (!Number.isInteger(opts.slots) || opts.slots < 1) {
+        throw AloftError.invalid({
+          where: `agent ${id}: slots`,
+          message: `must be a positive integer, got ${opts.slots}`,
+        });
+      }
+      await mkdir(scratchRoot, { recursive: true });
+      const ob = createOutbox(path.join(workDir, 'outbox'), logger);
+      await mkdir(ob.dir, { recursive: true });
+      outbox = ob;
+      const left = await ob.load();
+      subs.push(
+        transport.subscribe<Offer>(subjects.offer(id), (m) => onOffer(m.data, m.reply)),
+        transport.subscribe<ResultAck>(subjects.ack(id), (m) => onAck(m.data)),
+        transport.subscribe<KillMsg>(subjects.kill(id), (m) => onKill(m.data)),
+      );
+      state = 'running';
+      await advertise();
+      for (const msg of left) sendPending(msg, Promise.resolve());
+      logger.info({ slots: opts.slots, resent: left.length }, 'agent started');
+    },
+
+    stop(options = {}) {
+      stopping ??= (async () => {
+        if (state === 'new') {
+          state = 'stopped';
+          return;
+        }
+        state = 'stopping';
+        const graceMs = options.graceMs ?? 0;
+        const all = (): Promise<unknown> => Promise.all([...active.values()].map((a) => a.done));
+        if (active.size > 0 && graceMs > 0) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([all(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+          clearTimeout(timer);
+        }
+        for (const a of active.values()) a.abort.abort(cancelled(`agent ${id} is stopping`));
+        await all();
+        while (background.size > 0) await Promise.all([...background]);
+        for (const s of subs.splice(0)) s.unsubscribe();
+        for (const p of pending.values()) clearInterval(p.timer);
+        pending.clear();
+        state = 'stopped';
+        logger.info('agent stopped');
+      })();
+      return stopping;
+    },
+
+    running() {
+      return [...active.values()].map((a) => ({ ...a.key }));
+    },
+  };
+}

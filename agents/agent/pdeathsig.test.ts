@@ -1,0 +1,116 @@
+/**
+ * A crashed agent leaves no orphan jobs: a separate node process runs an agent whose
+ * attempt is `sleep 30` under kickstart; that node process is killed with SIGKILL (no
+ * chance to clean up) and the sleep must die with it (PR_SET_PDEATHSIG chain:
+ * agent → kickstart → job). The child process runs the compiled agent from dist/.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO } from '../../test/helpers/cli.js';
+
+const DIST = path.join(REPO, 'dist');
+const KICKSTART = path.join(DIST, 'bin', 'aloft-kickstart');
+
+/** Running and not a zombie (a reparented zombie may wait for a lazy init to reap it). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function cmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
+  for (const end = Date.now() + timeoutMs; !probe();) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+let dir: string;
+beforeAll(async () => {
+  execFileSync('bash', [path.join(REPO, 'scripts', 'build-native.sh')], { stdio: 'inherit' });
+  if (!existsSync(path.join(DIST, 'agents', 'agent', 'index.js'))) {
+    // dist/ is normally built before the tests (scripts/test.sh); build it if it is not.
+    try {
+      execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'ignore' });
+    } catch {
+      // type errors elsewhere still emit JavaScript
+    }
+  }
+  dir = await mkdtemp(path.join(os.tmpdir(), 'aloft-pdeath-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('orphan protection', () => {
+  it('kill -9 of the agent process kills its running job', async () => {
+    expect(existsSync(KICKSTART)).toBe(true);
+    const marker = path.join(dir, 'job.pid');
+    const script = path.join(dir, 'agent-child.mjs');
+    const dist = (p: string): string => pathToFileURL(path.join(DIST, p)).href;
+    await writeFile(
+      script,
+      `
+import { createAgent } from ${JSON.stringify(dist('agents/agent/index.js'))};
+import { createInProcessTransport } from ${JSON.stringify(dist('lib/transport/index.js'))};
+import { createProtocolDriver, processJob } from ${JSON.stringify(dist('agents/testing/index.js'))};
+const [workDir, marker] = process.argv.slice(2);
+const transport = createInProcessTransport();
+const agent = createAgent({ id: 'crashy', site: 'local', sites: [], transport, workDir, slots: 1 });
+await agent.start();
+const driver = createProtocolDriver(transport, 'crashy');
+const { reply } = await driver.offer(
+  processJob('sleeper', ['/bin/sh', '-c', 'echo $$ > "$1"; exec /bin/sleep 30', 'sh', marker]),
+);
+if (!reply.accepted) process.exit(3);
+setInterval(() => {}, 1000);
+`,
+    );
+    const child = spawn(process.execPath, [script, path.join(dir, 'work'), marker], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    let pid = 0;
+    try {
+      await until(
+        'the job to start',
+        () => existsSync(marker) && readFileSync(marker, 'utf8').endsWith('\n'),
+      );
+      pid = Number((await readFile(marker, 'utf8')).trim());
+      await until('the job to exec sleep', () => cmdline(pid)[0] === '/bin/sleep');
+      expect(alive(pid)).toBe(true);
+      const kickstartPid = Number(
+        readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1],
+      );
+      expect(cmdline(kickstartPid)[0]).toBe(KICKSTART);
+
+      child.kill('SIGKILL');
+      await exited;
+      await until('the orphaned job to die', () => !alive(pid) || cmdline(pid)[0] !== '/bin/sleep');
+      await until(
+        'kickstart to die',
+        () => !alive(kickstartPid) || cmdline(kickstartPid)[0] !== KICKSTART,
+      );
+    } finally {
+      child.kill('SIGKILL');
+      // Should the protection fail, do not leave the orphan behind (killed by its pid).
+      if (pid > 0 && alive(pid) && cmdline(pid)[0] === '/bin/sleep') process.kill(pid, 'SIGKILL');
+    }
+  });
+});

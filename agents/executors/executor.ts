@@ -1,0 +1,77 @@
+/**
+ * The executor seam of the agent (DESIGN §6 "Agents"): an executor runs the body of one
+ * attempt — after the agent has staged inputs into the scratch directory and before it
+ * stages outputs out — and says what happened. Executors never talk to the transport and
+ * never touch the outbox; the agent owns the attempt's lifecycle.
+ *
+ * Contract: `run` resolves with an outcome for everything the job itself did, including
+ * its failures (classified); it rejects only when it was aborted (AloftError CANCELLED) or
+ * on a bug. When `ctx.signal` aborts, the executor stops its work promptly (processes:
+ * SIGTERM to the process group, SIGKILL after the grace period) and settles.
+ */
+import type { Logger } from '../../lib/logging/index.js';
+import type { AttemptKey, Failure, PlannedJob, TransferRecord } from '../../proto/index.js';
+
+export interface ExecContext {
+  /** The job to run (for a cluster: one member). */
+  job: PlannedJob;
+  key: AttemptKey;
+  agent: string;
+  site: string;
+  /** The attempt's scratch directory (cwd of processes); inputs are already in it. */
+  scratch: string;
+  signal: AbortSignal;
+  logger: Logger;
+  /**
+   * Prefix of the agent's own files in scratch (`${prefix}.stdout`, `.stderr`, ...); cluster
+   * members get distinct prefixes so each keeps its own logs. Default `.aloft`.
+   */
+  filePrefix?: string;
+}
+
+export interface ExecOutcome {
+  /** Executor that ran it: process, transfer, synthetic, cleanup. */
+  executor: string;
+  argv: string[];
+  exitCode: number | null;
+  signal: string | null;
+  utimeMs: number;
+  stimeMs: number;
+  maxRssKb: number;
+  stdoutTail: string;
+  stderrTail: string;
+  stdoutBytes: number;
+  stderrBytes: number;
+  transfers: TransferRecord[];
+  /** Set when the job failed; absent = success. */
+  failure?: Failure;
+}
+
+export interface Executor {
+  /** Name advertised in the agent's ad and recorded in invocation records. */
+  readonly name: string;
+  run(ctx: ExecContext): Promise<ExecOutcome>;
+}
+
+/** An outcome with nothing run yet, to fill in. */
+export function emptyOutcome(executor: string, argv: string[]): ExecOutcome {
+  return {
+    executor,
+    argv,
+    exitCode: null,
+    signal: null,
+    utimeMs: 0,
+    stimeMs: 0,
+    maxRssKb: 0,
+    stdoutTail: '',
+    stderrTail: '',
+    stdoutBytes: 0,
+    stderrBytes: 0,
+    transfers: [],
+  };
+}
+
+/** argv as planned (before any staging of the executable): [pfn, ...args]. */
+export function plannedArgv(job: PlannedJob): string[] {
+  return [job.executable?.pfn ?? `aloft:${job.kind}`, ...(job.args ?? [])];
+}

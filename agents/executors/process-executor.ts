@@ -1,0 +1,342 @@
+/**
+ * The `process` executor: runs a compute job's executable as a local process.
+ *
+ *  - argv = [executable, ...args], passed as an array (never through a shell). A stageable
+ *    executable is fetched from its URL into scratch, made executable and run as `./name`.
+ *  - cwd = scratch. The environment is built from scratch, never inherited wholesale (the
+ *    agent's secrets stay out): PATH, HOME, LANG, USER, TMPDIR=scratch, then the job's env
+ *    profile and `env`, then ALOFT_JOB_ID, ALOFT_ATTEMPT, ALOFT_SCRATCH.
+ *  - stdin from the job's `stdin` lfn; stdout/stderr into the job's `stdout`/`stderr` lfns
+ *    when set (they are then ordinary outputs), else `.aloft.stdout` / `.aloft.stderr`.
+ *  - With dist/bin/aloft-kickstart the job runs under kickstart: own process group,
+ *    killed if the agent dies (PDEATHSIG), exact rusage from wait4. Without it (no C
+ *    compiler at build time) the job is spawned directly in its own process group and
+ *    /proc is sampled for usage (see proc-sampler.ts); such jobs can outlive a crashed agent.
+ *  - Stopping (ctx.signal): SIGTERM to the job's process group, SIGKILL after the grace.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir, open, type FileHandle } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { storeError, storeFor } from '../../lib/store/index.js';
+import type { Failure, PlannedJob } from '../../proto/index.js';
+import { emptyOutcome, type ExecContext, type ExecOutcome, type Executor } from './executor.js';
+import { locateKickstart, readKickstartResult } from './kickstart.js';
+import { sampleUsage, type Usage } from './proc-sampler.js';
+import { scratchPath } from './scratch-path.js';
+import { readTail } from './tail.js';
+
+export interface ProcessExecutorOptions {
+  /**
+   * Path of aloft-kickstart. Default: located next to the module (dist/bin). `false`:
+   * never use it (the /proc-sampling fallback).
+   */
+  kickstart?: string | false;
+  /** Between SIGTERM and SIGKILL when an attempt is stopped (default 5000 ms). */
+  killGraceMs?: number;
+  /** PATH given to jobs (default: the agent's PATH, else /usr/local/bin:/usr/bin:/bin). */
+  path?: string;
+}
+
+const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
+const SAFE_NAME = /^[A-Za-z0-9_.+-]+$/;
+
+/** errno number → name (2 → ENOENT). */
+const ERRNO_NAMES = new Map<number, string>(
+  Object.entries(os.constants.errno).map(([name, n]) => [n, name]),
+);
+
+function fail(
+  outcome: ExecOutcome,
+  kind: Failure['kind'],
+  message: string,
+  extra: Omit<Failure, 'kind' | 'message'> = {},
+): ExecOutcome {
+  return { ...outcome, failure: { kind, message, ...extra } };
+}
+
+/** The job's environment: a minimal base, the job's own variables, then aloft's. */
+export function jobEnvironment(
+  job: PlannedJob,
+  ctx: Pick<ExecContext, 'key' | 'scratch'>,
+  pathVar: string,
+): Record<string, string> {
+  let user = process.env['USER'] ?? '';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // no passwd entry: keep $USER
+  }
+  return {
+    PATH: pathVar,
+    HOME: process.env['HOME'] ?? os.homedir(),
+    LANG: process.env['LANG'] ?? 'C.UTF-8',
+    USER: user,
+    TMPDIR: ctx.scratch,
+    ...(job.profiles?.['env'] ?? {}),
+    ...(job.env ?? {}),
+    ALOFT_JOB_ID: job.id,
+    ALOFT_ATTEMPT: String(ctx.key.attempt),
+    ALOFT_SCRATCH: ctx.scratch,
+  };
+}
+
+/** Message for an exec failure (errno name), naming the executable and the agent. */
+function execFailure(
+  outcome: ExecOutcome,
+  exe: string,
+  agent: string,
+  errno: string,
+  detail: string,
+): ExecOutcome {
+  if (errno === 'ENOENT' || errno === 'ENOTDIR') {
+    return fail(outcome, 'infrastructure', `executable ${exe} not found on agent ${agent}`, {
+      code: 'ENOENT',
+    });
+  }
+  if (errno === 'EACCES') {
+    return fail(
+      outcome,
+      'infrastructure',
+      `executable ${exe} is not executable on agent ${agent} (permission denied)`,
+      { code: errno },
+    );
+  }
+  if (errno === 'ENOEXEC') {
+    return fail(
+      outcome,
+      'infrastructure',
+      `executable ${exe} cannot be run on agent ${agent}: not a binary for this machine and no #! line`,
+      { code: errno },
+    );
+  }
+  return fail(outcome, 'infrastructure', `cannot start ${exe} on agent ${agent}: ${detail}`, {
+    code: errno,
+  });
+}
+
+interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  error?: NodeJS.ErrnoException;
+}
+
+function signalGroup(pid: number | undefined, sig: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // ESRCH: the group is gone already
+  }
+}
+
+export function createProcessExecutor(options: ProcessExecutorOptions = {}): Executor {
+  const kickstart =
+    options.kickstart === false ? undefined : (options.kickstart ?? locateKickstart());
+  const graceMs = options.killGraceMs ?? 5000;
+  const pathVar = options.path ?? process.env['PATH'] ?? DEFAULT_PATH;
+
+  async function run(ctx: ExecContext): Promise<ExecOutcome> {
+    const { job, scratch, agent } = ctx;
+    const prefix = ctx.filePrefix ?? '.aloft';
+    const exe = job.executable;
+    const args = job.args ?? [];
+    let outcome = emptyOutcome('process', [exe?.pfn ?? '', ...args]);
+    if (!exe) return fail(outcome, 'infrastructure', `job ${job.id} names no executable`);
+    if (exe.container) {
+      return fail(
+        outcome,
+        'infrastructure',
+        `job ${job.id} needs container ${exe.container.image}; the docker executor arrives with the distributed runtime`,
+      );
+    }
+
+    let argv0 = exe.pfn;
+    if (exe.type === 'stageable') {
+      const name = path.basename(exe.name);
+      if (!SAFE_NAME.test(name)) {
+        return fail(
+          outcome,
+          'infrastructure',
+          `job ${job.id}: executable name '${exe.name}' cannot be used as a file name`,
+        );
+      }
+      try {
+        const dest = path.join(scratch, name);
+        await storeFor(exe.pfn).get(exe.pfn, dest, { signal: ctx.signal });
+        await chmod(dest, 0o755);
+      } catch (e) {
+        const err = storeError(e, 'get', exe.pfn);
+        if (err.code === 'CANCELLED') throw err;
+        return fail(
+          outcome,
+          'infrastructure',
+          `cannot fetch executable ${exe.name} for job ${job.id}: ${err.message}`,
+          { code: err.code },
+        );
+      }
+      argv0 = `./${name}`;
+    }
+    const argv = [argv0, ...args];
+    outcome = { ...outcome, argv };
+
+    const stdoutPath = job.stdout
+      ? scratchPath(scratch, job.stdout)
+      : path.join(scratch, `${prefix}.stdout`);
+    const stderrPath = job.stderr
+      ? scratchPath(scratch, job.stderr)
+      : path.join(scratch, `${prefix}.stderr`);
+    const handles: FileHandle[] = [];
+    let stdinFd: number | 'ignore' = 'ignore';
+    let stdoutFd: number;
+    let stderrFd: number;
+    try {
+      if (job.stdin) {
+        try {
+          const h = await open(scratchPath(scratch, job.stdin), 'r');
+          handles.push(h);
+          stdinFd = h.fd;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          return fail(outcome, 'data', `stdin file ${job.stdin} of job ${job.id} is missing`, {
+            missingFiles: [job.stdin],
+          });
+        }
+      }
+      await mkdir(path.dirname(stdoutPath), { recursive: true });
+      const out = await open(stdoutPath, 'w');
+      handles.push(out);
+      stdoutFd = out.fd;
+      if (stderrPath === stdoutPath) {
+        stderrFd = out.fd;
+      } else {
+        await mkdir(path.dirname(stderrPath), { recursive: true });
+        const err = await open(stderrPath, 'w');
+        handles.push(err);
+        stderrFd = err.fd;
+      }
+    } catch (e) {
+      await Promise.all(handles.map((h) => h.close()));
+      throw e;
+    }
+
+    ctx.signal.throwIfAborted();
+    const env = jobEnvironment(job, ctx, pathVar);
+    const resultFile = path.join(scratch, `${prefix}.kickstart.json`);
+    let child: ChildProcess;
+    let ended: Promise<Ended>;
+    try {
+      child = kickstart
+        ? spawn(kickstart, [resultFile, '--', ...argv], {
+            cwd: scratch,
+            env,
+            stdio: [stdinFd, stdoutFd, stderrFd],
+          })
+        : spawn(argv0, args, {
+            cwd: scratch,
+            env,
+            stdio: [stdinFd, stdoutFd, stderrFd],
+            detached: true,
+          });
+      // Listen before anything else can run: spawn errors arrive on the next tick.
+      const c = child;
+      ended = new Promise<Ended>((resolve) => {
+        c.once('error', (error: NodeJS.ErrnoException) =>
+          resolve({ code: null, signal: null, error }),
+        );
+        c.once('close', (code, signal) => resolve({ code, signal }));
+      });
+    } finally {
+      // The child has its own copies of the descriptors now.
+      await Promise.all(handles.map((h) => h.close()));
+    }
+
+    const stopUsage = !kickstart && child.pid !== undefined ? sampleUsage(child.pid) : undefined;
+    const timers: NodeJS.Timeout[] = [];
+    const onAbort = (): void => {
+      ctx.logger.debug({ job: job.id, pid: child.pid }, 'stopping job process');
+      if (kickstart) child.kill('SIGTERM');
+      else signalGroup(child.pid, 'SIGTERM');
+      timers.push(
+        setTimeout(() => {
+          if (kickstart) {
+            child.kill('SIGUSR1'); // kickstart: SIGKILL the job's process group
+            timers.push(setTimeout(() => child.kill('SIGKILL'), 1000));
+          } else {
+            signalGroup(child.pid, 'SIGKILL');
+          }
+        }, graceMs),
+      );
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+
+    const end = await ended;
+    ctx.signal.removeEventListener('abort', onAbort);
+    for (const t of timers) clearTimeout(t);
+    // Without kickstart, leftovers of the job's group do not outlive it either.
+    if (!kickstart && end.error === undefined) signalGroup(child.pid, 'SIGKILL');
+    const usage: Usage = stopUsage?.() ?? { utimeMs: 0, stimeMs: 0, maxRssKb: 0 };
+
+    const [so, se, ks] = await Promise.all([
+      readTail(stdoutPath),
+      stderrPath === stdoutPath ? undefined : readTail(stderrPath),
+      kickstart && end.error === undefined ? readKickstartResult(resultFile) : undefined,
+    ]);
+    outcome = {
+      ...outcome,
+      stdoutTail: so.tail,
+      stdoutBytes: so.bytes,
+      stderrTail: se?.tail ?? '',
+      stderrBytes: se?.bytes ?? 0,
+    };
+
+    if (end.error) {
+      const errno = end.error.code ?? 'EIO';
+      return execFailure(outcome, argv0, agent, errno, end.error.message);
+    }
+
+    if (kickstart) {
+      const r = ks;
+      if (!r) {
+        outcome = { ...outcome, exitCode: end.code, signal: end.signal };
+        return fail(
+          outcome,
+          'infrastructure',
+          `aloft-kickstart failed on agent ${agent} (${end.signal ?? `exit ${end.code}`}) while running job ${job.id}`,
+        );
+      }
+      outcome = {
+        ...outcome,
+        exitCode: r.exit,
+        signal: r.signal,
+        utimeMs: r.utimeUs / 1000,
+        stimeMs: r.stimeUs / 1000,
+        maxRssKb: r.maxRssKb,
+      };
+      if (r.execError !== null) {
+        const errno = (r.execErrno !== null && ERRNO_NAMES.get(r.execErrno)) || 'EIO';
+        return execFailure(outcome, argv0, agent, errno, r.execError);
+      }
+    } else {
+      outcome = { ...outcome, exitCode: end.code, signal: end.signal, ...usage };
+    }
+
+    if (outcome.signal !== null) {
+      return fail(
+        outcome,
+        'application',
+        `job ${job.id} (${argv0}) was killed by signal ${outcome.signal}`,
+      );
+    }
+    if (outcome.exitCode !== 0) {
+      return fail(
+        outcome,
+        'application',
+        `job ${job.id} (${argv0}) exited with code ${outcome.exitCode}`,
+      );
+    }
+    return outcome;
+  }
+
+  return { name: 'process', run };
+}
