@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 need=()
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v gzip >/dev/null 2>&1 || need+=(gzip)
+# The C kickstart wrapper (agents/kickstart) is built by `npm run build`.
+command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+command -v awk >/dev/null 2>&1 || need+=(mawk)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: missing ${need[*]}; run as root or install them" >&2
