@@ -52,13 +52,23 @@ export interface JobSucceeded extends Base {
   attempt: number;
 }
 
-/** A failed attempt will be retried after `delayMs`. */
+/**
+ * A failed attempt will be retried after `delayMs`. Whether it spent one of the job's
+ * retries follows from `failure.kind` (application, data, timeout spend one; infrastructure
+ * spends none up to the engine's cap; cancelled never does).
+ */
 export interface JobRetry extends Base {
   type: 'job_retry';
   job: string;
   nextAttempt: number;
   delayMs: number;
   failure: Failure;
+  /**
+   * Set when a resumed run reopens the job: an attempt cut short by the previous process
+   * (failure.kind 'cancelled'), or a job that had failed (`job_failed`), which gets a fresh
+   * set of retries like a Pegasus rescue-DAG rerun.
+   */
+  resume?: boolean;
 }
 
 /** A job exhausted its retries (or failed in a way retries cannot help). */
