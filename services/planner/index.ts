@@ -1,0 +1,12 @@
+/**
+ * The planner (DESIGN §5): validate a loaded workflow, plan it onto sites, and explain,
+ * draw or summarise the plan. Pure functions over plain data.
+ */
+export { validate, checkWorkflow, type WorkflowCheck } from './validate.js';
+export { plan } from './plan.js';
+export { defaultPlanOptions, DEFAULT_STORE_ROOT } from './options.js';
+export { explain, summarize, type PlanSummary } from './explain.js';
+export { toDot } from './dot.js';
+export { outputStoreUrl } from './stores.js';
+export { planJsonChunks } from './serialize.js';
+export * from './plan-types.js';

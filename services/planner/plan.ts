@@ -1,0 +1,300 @@
+/**
+ * plan(): the abstract workflow and its catalogs → the executable Plan (DESIGN §5).
+ *
+ * validate → data reuse → site selection → compute specs (profiles, resources, retries) →
+ * levels and priorities (deeper first: priority = level + dagman/condor priority) →
+ * clustering → staging (stage-in, inter-site, stage-out, registration) → cleanup → a
+ * deterministic topological job order.
+ *
+ * Pure and deterministic: no I/O (the caller passes what exists already in
+ * `options.available`), no clocks, no unseeded randomness; the same inputs give the same
+ * plan, byte for byte, when serialised. Internally jobs and files are integer indices.
+ */
+import { AloftError } from '../../lib/errors/index.js';
+import type { LoadedWorkflow } from '../model/index.js';
+import { clusterJobs, type Cluster } from './clustering.js';
+import { ComputeSpecs, type ComputeSpec } from './compute-jobs.js';
+import { planCleanup } from './cleanup.js';
+import { normaliseOptions } from './options.js';
+import { NO_IDS, PlanBuilder } from './plan-builder.js';
+import type { Plan, PlanOptions, PlannedJob } from './plan-types.js';
+import { listSome, ProblemList } from './problems.js';
+import { ReasonLog } from './reasons.js';
+import { pruneForReuse } from './reuse.js';
+import { selectSites } from './site-selection.js';
+import { stage, StoreFiles, type StoreMap } from './staging.js';
+import { Stores } from './stores.js';
+import { analyze } from './validate.js';
+
+function throwIfAny(problems: ProblemList, name: string): void {
+  if (problems.size === 0) return;
+  const list = problems.list();
+  throw AloftError.invalid(
+    list,
+    list.length === 1 ? undefined : `cannot plan workflow ${name}: ${problems.size} problems`,
+  );
+}
+
+export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
+  const opts = normaliseOptions(options);
+  const wf = loaded.workflow;
+  const source = loaded.sources.workflow;
+  const a = analyze(loaded);
+  throwIfAny(a.problems, wf.name);
+  const g = a.graph;
+  const n = g.jobs.length;
+  const reasons = new ReasonLog();
+  const problems = new ProblemList();
+
+  // Data reuse.
+  const { pruned, avail } = pruneForReuse(
+    g,
+    a.replicas,
+    opts.available ?? [],
+    opts.reuse && !opts.force,
+    reasons,
+  );
+  const kept = new Uint8Array(n);
+  for (let j = 0; j < n; j++) kept[j] = pruned[j] ? 0 : 1;
+
+  // Site selection.
+  const placement = selectSites(
+    g,
+    wf.profiles,
+    a.transformationOf,
+    a.transformations,
+    kept,
+    opts,
+    source,
+    problems,
+    reasons,
+  );
+  throwIfAny(problems, wf.name);
+  const { siteNames, jobSite } = placement;
+
+  // Compute specs.
+  const specMaker = new ComputeSpecs(loaded, a.transformations, opts.defaultRetries, problems);
+  const specs = new Array<ComputeSpec | undefined>(n);
+  const bypassInputs = new Uint8Array(n);
+  for (let j = 0; j < n; j++) {
+    if (!kept[j]) continue;
+    const spec = specMaker.spec(g.jobs[j]!, a.transformationOf[j]!, siteNames[jobSite[j]!]!);
+    specs[j] = spec;
+    if (spec?.bypassInputs) bypassInputs[j] = 1;
+  }
+  throwIfAny(problems, wf.name);
+
+  // Levels (longest path from a root among kept jobs) and priorities.
+  const level = new Int32Array(n);
+  for (let k = 0; k < g.order.length; k++) {
+    const j = g.order[k]!;
+    if (!kept[j]) continue;
+    let l = 0;
+    for (let i = g.parents.start[j]!; i < g.parents.start[j + 1]!; i++) {
+      const p = g.parents.items[i]!;
+      if (kept[p] && level[p]! + 1 > l) l = level[p]! + 1;
+    }
+    level[j] = l;
+    const spec = specs[j]!;
+    spec.job.priority = l + spec.priorityBoost;
+    if (spec.priorityBoost !== 0) {
+      if (reasons.wants('priority')) {
+        reasons.add(
+          spec.job.id,
+          'priority',
+          `priority ${spec.job.priority} = level ${l} + ${spec.priorityBoost} from the dagman/condor priority profile`,
+        );
+      } else reasons.count('priority');
+    }
+  }
+
+  // Clustering.
+  const clustering = clusterJobs(
+    g,
+    opts.cluster,
+    specs,
+    a.transformationOf,
+    jobSite,
+    siteNames,
+    level,
+    source,
+    problems,
+    reasons,
+  );
+  throwIfAny(problems, wf.name);
+
+  // One plan node per unit (a compute job, or the cluster holding it).
+  // Edges: the abstract ones, one per staged/consumed input, and a few per helper job.
+  const builder = new PlanBuilder(
+    (id) => g.index.has(id),
+    g.edges + 2 * g.inputs.items.length + 4 * n,
+  );
+  const unitNode = new Int32Array(n).fill(-1);
+  const units: number[] = [];
+  const unitJob = new Int32Array(n).fill(-1);
+  const clusterMembers = new Map<number, number[]>();
+  const clusterNode = new Int32Array(clustering.clusters.length).fill(-1);
+  const clusterCount = new Map<string, number>();
+  for (let k = 0; k < g.order.length; k++) {
+    const j = g.order[k]!;
+    if (!kept[j]) continue;
+    const c = clustering.clusterOf[j]!;
+    if (c < 0) {
+      const node = builder.add(specs[j]!.job);
+      unitNode[j] = node;
+      unitJob[units.length] = j;
+      units.push(node);
+      continue;
+    }
+    if (clusterNode[c] === -1) {
+      const cluster = clustering.clusters[c]!;
+      const base =
+        cluster.style === 'label'
+          ? `label_${cluster.label}_${siteNames[cluster.site]}`
+          : `merge_${cluster.transformation}_${siteNames[cluster.site]}_${cluster.level}`;
+      const seq = (clusterCount.get(base) ?? 0) + 1;
+      clusterCount.set(base, seq);
+      const job = clusterJob(
+        builder.uniqueId(cluster.style === 'label' ? base : `${base}_${seq}`),
+        cluster,
+        specs,
+        siteNames,
+      );
+      const node = builder.add(job);
+      clusterNode[c] = node;
+      units.push(node);
+      clusterMembers.set(node, cluster.members);
+      if (reasons.wants('cluster')) {
+        reasons.add(
+          job.id,
+          'cluster',
+          cluster.style === 'label'
+            ? `${cluster.members.length} jobs labelled ${cluster.label} on ${job.site} run as one cluster: ${listSome(job.covers)}`
+            : `${cluster.members.length} ${cluster.transformation} jobs at level ${cluster.level} on ${job.site} run as one cluster (${cluster.label}): ${listSome(job.covers)}`,
+        );
+      } else reasons.count('cluster');
+    }
+    unitNode[j] = clusterNode[c]!;
+  }
+
+  // Stores.
+  const stores = new Stores(loaded.sites, opts);
+  const siteStore = new Int32Array(siteNames.length);
+  const storeUrls: string[] = [];
+  const storeSite: number[] = [];
+  const storeOfUrl = new Map<string, number>();
+  const planStores: Record<string, string> = {};
+  siteNames.forEach((site, s) => {
+    const url = stores.of(site);
+    planStores[site] = url;
+    let st = storeOfUrl.get(url);
+    if (st === undefined) {
+      st = storeUrls.length;
+      storeOfUrl.set(url, st);
+      storeUrls.push(url);
+      storeSite.push(s);
+    } else {
+      reasons.add(
+        site,
+        'stage',
+        `${site} shares its store ${url} with ${siteNames[storeSite[st]!]}: files are not copied between them`,
+      );
+    }
+    siteStore[s] = st;
+  });
+  const storeMap: StoreMap = {
+    siteNames,
+    siteIndex: placement.siteIndex,
+    siteStore,
+    storeUrls,
+    storeSite,
+    outputStore: stores.outputStore,
+    outputSite: opts.outputSite,
+  };
+
+  // Staging and cleanup.
+  const files = new StoreFiles(g.fileNames.length, g.outputs.items.length + g.inputs.items.length);
+  stage({
+    g,
+    kept,
+    avail,
+    replicas: a.replicas,
+    stores: storeMap,
+    jobSite,
+    level,
+    compute: specs.map((s) => s?.job),
+    bypassInputs,
+    unitNode,
+    units,
+    unitJob,
+    clusterMembers,
+    defaultRetries: opts.defaultRetries,
+    builder,
+    reasons,
+    files,
+  });
+  planCleanup(opts.cleanup, g, storeMap, files, builder, opts.defaultRetries, reasons);
+
+  const jobs = builder.finish();
+  // Members of a cluster list their parents inside the cluster (run order is topological).
+  for (const cluster of clustering.clusters) {
+    const c = clustering.clusterOf[cluster.members[0]!]!;
+    for (const j of cluster.members) {
+      const parents: string[] = [];
+      for (let i = g.parents.start[j]!; i < g.parents.start[j + 1]!; i++) {
+        const p = g.parents.items[i]!;
+        if (clustering.clusterOf[p] === c) parents.push(g.jobs[p]!.id);
+      }
+      specs[j]!.job.parents = parents;
+    }
+  }
+
+  const skipped: string[] = [];
+  for (let j = 0; j < n; j++) if (pruned[j]) skipped.push(g.jobs[j]!.id);
+  return {
+    format: 'aloft-plan/1',
+    workflow: { name: wf.name, jobs: wf.jobs.length },
+    options: opts,
+    jobs,
+    skipped,
+    stores: planStores,
+    outputStore: stores.outputStore,
+    reasons: reasons.list(),
+  };
+}
+
+function clusterJob(
+  id: string,
+  cluster: Cluster,
+  specs: (ComputeSpec | undefined)[],
+  siteNames: readonly string[],
+): PlannedJob {
+  const members = cluster.members.map((j) => specs[j]!.job);
+  const first = members[0]!;
+  const resources = { ...first.resources, runtimeSec: 0 };
+  let priority = first.priority;
+  let retries = first.retries;
+  let category: string | undefined = first.category;
+  for (const m of members) {
+    resources.cores = Math.max(resources.cores, m.resources.cores);
+    resources.memoryMb = Math.max(resources.memoryMb, m.resources.memoryMb);
+    resources.diskMb = Math.max(resources.diskMb, m.resources.diskMb);
+    resources.gpus = Math.max(resources.gpus, m.resources.gpus);
+    resources.runtimeSec += m.resources.runtimeSec;
+    priority = Math.max(priority, m.priority);
+    retries = Math.max(retries, m.retries);
+    if (m.category !== category) category = undefined;
+  }
+  return {
+    id,
+    kind: 'cluster',
+    site: siteNames[cluster.site]!,
+    parents: NO_IDS,
+    covers: members.map((m) => m.id),
+    priority,
+    retries,
+    resources,
+    category,
+    members,
+  };
+}
