@@ -405,6 +405,17 @@ describe('agent attempt lifecycle', () => {
     });
   });
 
+  it('fails a sub-workflow job as infrastructure with a clear message', async () => {
+    t = await startTestAgent();
+    const job = processJob('inner', ['inner.yml'], {
+      executable: { name: 'pegasus-plan', pfn: 'aloft:subworkflow', type: 'installed' },
+    });
+    const { outcome } = await t.driver.result((await t.driver.offer(job)).key);
+    if (outcome.ok) throw new Error('expected a failure');
+    expect(outcome.failure.kind).toBe('infrastructure');
+    expect(outcome.failure.message).toMatch(/job inner is a sub-workflow/);
+  });
+
   it('a full store disk on stage-out is an infrastructure failure (ENOSPC)', async (ctx) => {
     t = await startTestAgent();
     // A real full filesystem: a 64 KiB tmpfs (needs root and mount; skipped otherwise).

@@ -150,6 +150,17 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
         `job ${job.id} needs container ${exe.container.image}; the docker executor arrives with the distributed runtime`,
       );
     }
+    if (exe.pfn.startsWith('aloft:')) {
+      // Builtins other than aloft:synthetic (dispatched elsewhere) are not processes; the
+      // planner emits aloft:subworkflow for Pegasus sub-workflow jobs.
+      return fail(
+        outcome,
+        'infrastructure',
+        exe.pfn === 'aloft:subworkflow'
+          ? `job ${job.id} is a sub-workflow (pegasusWorkflow); this agent cannot run nested workflows yet — run the inner workflow with its own 'aloft run'`
+          : `job ${job.id} names builtin ${exe.pfn}, which this agent does not provide`,
+      );
+    }
 
     let argv0 = exe.pfn;
     if (exe.type === 'stageable') {
