@@ -33,19 +33,33 @@ const READ_CHUNK = 256 * 1024;
 
 /**
  * The chunks of an already opened file (opening first means a missing source fails before
- * anything is created at the destination). Closes the handle when done or abandoned.
+ * anything is created at the destination). Does not close it: see copyFrom.
  */
 async function* chunksOf(fh: FileHandle, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    signal?.throwIfAborted();
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
+    if (bytesRead === 0) return;
+    yield buf.subarray(0, bytesRead);
+  }
+}
+
+/**
+ * Copy an opened source into `dest` atomically, closing the source whatever happens. The
+ * caller owns the handle rather than the generator: a generator's `finally` never runs
+ * when the consumer fails before its first read (e.g. the destination directory cannot be
+ * created), which would leak the descriptor.
+ */
+async function copyFrom(
+  src: FileHandle,
+  dest: string,
+  o: Parameters<typeof writeFileAtomically>[2],
+): Promise<CopyResult> {
   try {
-    for (;;) {
-      signal?.throwIfAborted();
-      const buf = Buffer.allocUnsafe(READ_CHUNK);
-      const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
-      if (bytesRead === 0) return;
-      yield buf.subarray(0, bytesRead);
-    }
+    return await writeFileAtomically(chunksOf(src, o.signal), dest, o);
   } finally {
-    await fh.close();
+    await src.close();
   }
 }
 
@@ -139,7 +153,7 @@ export function createFileStore(options: FileStoreOptions = {}): Store {
     async get(url: string, destPath: string, o: GetOptions = {}): Promise<CopyResult> {
       try {
         const src = await open(resolve(url), 'r');
-        return await writeFileAtomically(chunksOf(src, o.signal), path.resolve(destPath), {
+        return await copyFrom(src, path.resolve(destPath), {
           source: redactUrl(url),
           fsync,
           ...(o.signal ? { signal: o.signal } : {}),
@@ -154,7 +168,7 @@ export function createFileStore(options: FileStoreOptions = {}): Store {
       try {
         const dest = resolve(url);
         const src = await open(srcPath, 'r');
-        return await writeFileAtomically(chunksOf(src, o.signal), dest, {
+        return await copyFrom(src, dest, {
           source: srcPath,
           fsync,
           ...(o.signal ? { signal: o.signal } : {}),
