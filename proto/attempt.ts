@@ -83,6 +83,31 @@ export interface InvocationRecord {
   transfers: TransferRecord[];
 }
 
+/** The fields of an InvocationRecord that say who ran what, where; the rest is measurement. */
+export type RecordIdentity = Pick<
+  InvocationRecord,
+  'job' | 'attempt' | 'agent' | 'site' | 'host' | 'user' | 'executor' | 'argv' | 'cwd' | 'start'
+>;
+
+/** A record with nothing measured yet (no exit, zero usage, no files), to fill in. */
+export function emptyInvocationRecord(identity: RecordIdentity): InvocationRecord {
+  return {
+    ...identity,
+    durationMs: 0,
+    exitCode: null,
+    signal: null,
+    utimeMs: 0,
+    stimeMs: 0,
+    maxRssKb: 0,
+    stdoutTail: '',
+    stderrTail: '',
+    stdoutBytes: 0,
+    stderrBytes: 0,
+    files: [],
+    transfers: [],
+  };
+}
+
 export type AttemptOutcome =
   | { ok: true; record: InvocationRecord }
   | { ok: false; record: InvocationRecord; failure: Failure };

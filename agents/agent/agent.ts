@@ -35,6 +35,7 @@ import {
   subjects,
   subjectToken,
   type AgentAd,
+  emptyInvocationRecord,
   type AttemptKey,
   type AttemptOutcome,
   type AttemptResultMsg,
@@ -240,7 +241,7 @@ export function createAgent(opts: AgentOptions): Agent {
     scratch: string,
     t0: number,
   ): InvocationRecord {
-    return {
+    return emptyInvocationRecord({
       job: job.id,
       attempt: key.attempt,
       agent: id,
@@ -251,19 +252,7 @@ export function createAgent(opts: AgentOptions): Agent {
       argv: plannedArgv(job),
       cwd: scratch,
       start: new Date(t0).toISOString(),
-      durationMs: 0,
-      exitCode: null,
-      signal: null,
-      utimeMs: 0,
-      stimeMs: 0,
-      maxRssKb: 0,
-      stdoutTail: '',
-      stderrTail: '',
-      stdoutBytes: 0,
-      stderrBytes: 0,
-      files: [],
-      transfers: [],
-    };
+    });
   }
 
   function mergeRun(rec: InvocationRecord, out: ExecOutcome): void {

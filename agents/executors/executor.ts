@@ -10,7 +10,7 @@
  * SIGTERM to the process group, SIGKILL after the grace period) and settles.
  */
 import type { Logger } from '../../lib/logging/index.js';
-import type { AttemptKey, Failure, PlannedJob, TransferRecord } from '../../proto/index.js';
+import type { AttemptKey, Failure, InvocationRecord, PlannedJob } from '../../proto/index.js';
 
 export interface ExecContext {
   /** The job to run (for a cluster: one member). */
@@ -29,20 +29,23 @@ export interface ExecContext {
   filePrefix?: string;
 }
 
-export interface ExecOutcome {
-  /** Executor that ran it: process, transfer, synthetic, cleanup. */
-  executor: string;
-  argv: string[];
-  exitCode: number | null;
-  signal: string | null;
-  utimeMs: number;
-  stimeMs: number;
-  maxRssKb: number;
-  stdoutTail: string;
-  stderrTail: string;
-  stdoutBytes: number;
-  stderrBytes: number;
-  transfers: TransferRecord[];
+/** What an executor measured: the measurement half of an InvocationRecord (files are added
+ *  by the agent's stage-out). */
+export interface ExecOutcome extends Pick<
+  InvocationRecord,
+  | 'executor'
+  | 'argv'
+  | 'exitCode'
+  | 'signal'
+  | 'utimeMs'
+  | 'stimeMs'
+  | 'maxRssKb'
+  | 'stdoutTail'
+  | 'stderrTail'
+  | 'stdoutBytes'
+  | 'stderrBytes'
+  | 'transfers'
+> {
   /** Set when the job failed; absent = success. */
   failure?: Failure;
 }

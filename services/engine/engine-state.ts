@@ -14,7 +14,7 @@
  * attempt and the next (waiting out the backoff delay the driver times).
  */
 import type { AttemptKey, Failure, FailureKind, InvocationRecord } from '../../proto/attempt.js';
-import type { AttemptOutcome } from '../../proto/attempt.js';
+import { emptyInvocationRecord, type AttemptOutcome } from '../../proto/attempt.js';
 import type { PlannedJob } from '../../proto/plan.js';
 import { AloftError } from '../../lib/errors/index.js';
 import type { JournalEvent, NewEvent } from '../journal/index.js';
@@ -602,7 +602,7 @@ function emptyRecord(
   where: { agent: string; site: string; host: string },
   now: string,
 ): InvocationRecord {
-  return {
+  return emptyInvocationRecord({
     job,
     attempt,
     agent: where.agent,
@@ -613,17 +613,5 @@ function emptyRecord(
     argv: [],
     cwd: '',
     start: now,
-    durationMs: 0,
-    exitCode: null,
-    signal: null,
-    utimeMs: 0,
-    stimeMs: 0,
-    maxRssKb: 0,
-    stdoutTail: '',
-    stderrTail: '',
-    stdoutBytes: 0,
-    stderrBytes: 0,
-    files: [],
-    transfers: [],
-  };
+  });
 }

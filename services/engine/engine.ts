@@ -30,7 +30,12 @@ import type {
   OfferReply,
   ResultAck,
 } from '../../proto/agent-protocol.js';
-import type { AttemptKey, AttemptOutcome, InvocationRecord } from '../../proto/attempt.js';
+import {
+  emptyInvocationRecord,
+  type AttemptKey,
+  type AttemptOutcome,
+  type InvocationRecord,
+} from '../../proto/attempt.js';
 import type { Plan, PlannedJob } from '../../proto/plan.js';
 import { subjects } from '../../proto/subjects.js';
 import type { Journal, JournalEvent, NewEvent, RunEndState } from '../journal/index.js';
@@ -555,33 +560,26 @@ class EngineDriver implements Engine {
       };
     });
     const record = (ok: boolean): InvocationRecord => ({
-      job: d.job.id,
-      attempt: d.key.attempt,
-      agent: ENGINE_AGENT,
-      site: d.job.site,
-      host,
-      user: os.userInfo().username,
-      executor: 'register',
-      argv: [],
-      cwd: '',
-      start: start.toISOString(),
+      ...emptyInvocationRecord({
+        job: d.job.id,
+        attempt: d.key.attempt,
+        agent: ENGINE_AGENT,
+        site: d.job.site,
+        host,
+        user: os.userInfo().username,
+        executor: 'register',
+        argv: [],
+        cwd: '',
+        start: start.toISOString(),
+      }),
       durationMs: Date.now() - start.getTime(),
       exitCode: ok ? 0 : null,
-      signal: null,
-      utimeMs: 0,
-      stimeMs: 0,
-      maxRssKb: 0,
-      stdoutTail: '',
-      stderrTail: '',
-      stdoutBytes: 0,
-      stderrBytes: 0,
       files: entries.map((e) => ({
         lfn: e.lfn,
         link: 'output' as const,
         size: e.size ?? 0,
         ...(e.sha256 ? { sha256: e.sha256 } : {}),
       })),
-      transfers: [],
     });
     const catalog = this.o.outputReplicas;
     const work = catalog
