@@ -12,6 +12,11 @@ command -v gzip >/dev/null 2>&1 || need+=(gzip)
 # The C kickstart wrapper (agents/kickstart) is built by `npm run build`.
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v awk >/dev/null 2>&1 || need+=(mawk)
+# The distributed runtime's tests start these on loopback (nats-server 2.9.x, dockerd with
+# --bridge=none --iptables=false, images imported from busybox-static's rootfs).
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
+command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || need+=(docker.io)
+[ -x /bin/busybox ] || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: missing ${need[*]}; run as root or install them" >&2
