@@ -14,46 +14,15 @@ import { createEngine } from '../services/engine/index.js';
 import { openJournal, readJournalSync } from '../services/journal/index.js';
 import { OutputReplicaCatalog } from '../services/run/index.js';
 import { ofType, processesWith } from './run-helpers.js';
+import { plannedJob, planOf } from './helpers/plans.js';
 
 function proc(id: string, pfn: string, args: string[], parents: string[] = []): PlannedJob {
-  return {
-    id,
-    kind: 'compute',
-    site: 'local',
-    parents,
-    covers: [id],
-    priority: 0,
-    retries: 0,
-    resources: { cores: 1, memoryMb: 0, diskMb: 0, runtimeSec: 0, gpus: 0 },
+  return plannedJob(id, parents, {
     executable: { name: path.basename(pfn), pfn, type: 'installed' },
     args,
     inputs: [],
     outputs: [],
-  };
-}
-
-function planOf(jobs: PlannedJob[]): Plan {
-  return {
-    format: 'aloft-plan/1',
-    workflow: { name: 'hand-made', jobs: jobs.length },
-    options: {
-      sites: [],
-      outputSite: 'local',
-      cleanup: 'none',
-      cluster: [],
-      reuse: false,
-      force: false,
-      siteSelector: 'random',
-      seed: 1,
-      defaultRetries: 0,
-      storeRoot: 'file:///nonexistent/',
-    },
-    jobs,
-    skipped: [],
-    stores: {},
-    outputStore: 'file:///nonexistent/out/',
-    reasons: [],
-  };
+  });
 }
 
 let dir: string;

@@ -1,22 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AttemptOutcome, Failure, InvocationRecord } from '../../proto/attempt.js';
-import type { PlannedJob } from '../../proto/plan.js';
 import type { NewEvent } from '../journal/index.js';
 import { EngineState, type Dispatch } from './engine-state.js';
-
-function job(id: string, parents: string[] = [], extra: Partial<PlannedJob> = {}): PlannedJob {
-  return {
-    id,
-    kind: 'compute',
-    site: 'local',
-    parents,
-    covers: [id],
-    priority: 0,
-    retries: 0,
-    resources: { cores: 1, memoryMb: 0, diskMb: 0, runtimeSec: 0, gpus: 0 },
-    ...extra,
-  };
-}
+import { plannedJob as job } from '../../test/helpers/plans.js';
 
 function record(jobId: string, attempt: number): InvocationRecord {
   return {

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { plannedJob as job, planOf } from '../../test/helpers/plans.js';
 import { createInProcessTransport } from '../../lib/transport/index.js';
 import type { Transport } from '../../lib/transport/index.js';
 import type {
@@ -165,44 +166,6 @@ function record(key: AttemptKey, exitCode: number, outputs: string[]): Invocatio
       sha256: createHash('sha256').update(lfn).digest('hex'),
     })),
     transfers: [],
-  };
-}
-
-function job(id: string, parents: string[] = [], extra: Partial<PlannedJob> = {}): PlannedJob {
-  return {
-    id,
-    kind: 'compute',
-    site: 'local',
-    parents,
-    covers: [id],
-    priority: 0,
-    retries: 0,
-    resources: { cores: 1, memoryMb: 0, diskMb: 0, runtimeSec: 0, gpus: 0 },
-    ...extra,
-  };
-}
-
-function planOf(jobs: PlannedJob[]): Plan {
-  return {
-    format: 'aloft-plan/1',
-    workflow: { name: 'test', jobs: jobs.length },
-    options: {
-      sites: [],
-      outputSite: 'local',
-      cleanup: 'none',
-      cluster: [],
-      reuse: false,
-      force: false,
-      siteSelector: 'random',
-      seed: 1,
-      defaultRetries: 0,
-      storeRoot: 'file:///tmp/stores/',
-    },
-    jobs,
-    skipped: [],
-    stores: {},
-    outputStore: 'file:///tmp/out/',
-    reasons: [],
   };
 }
 

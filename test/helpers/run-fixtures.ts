@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Failure, InvocationRecord } from '../../proto/attempt.js';
 import type { Plan, PlannedJob, PlannedJobKind } from '../../proto/plan.js';
+import { plannedJob, planOf } from './plans.js';
 import { openJournal, type JournalEvent, type NewEvent } from '../../services/journal/index.js';
 
 export function job(
@@ -15,15 +16,7 @@ export function job(
   parents: string[] = [],
   o: Partial<PlannedJob> & { kind?: PlannedJobKind } = {},
 ): PlannedJob {
-  return {
-    id,
-    kind: 'compute',
-    site: 'local',
-    parents,
-    covers: [id],
-    priority: 0,
-    retries: 0,
-    resources: { cores: 1, memoryMb: 0, diskMb: 0, runtimeSec: 0, gpus: 0 },
+  return plannedJob(id, parents, {
     executable: {
       name: id.replace(/[-_]?\d+$/, '') || id,
       pfn: `/usr/bin/${id}`,
@@ -31,31 +24,11 @@ export function job(
     },
     args: [],
     ...o,
-  };
+  });
 }
 
 export function plan(jobs: PlannedJob[], name = 'wf'): Plan {
-  return {
-    format: 'aloft-plan/1',
-    workflow: { name, jobs: jobs.length },
-    options: {
-      sites: [],
-      outputSite: 'local',
-      cleanup: 'none',
-      cluster: [],
-      reuse: false,
-      force: false,
-      siteSelector: 'random',
-      seed: 1,
-      defaultRetries: 0,
-      storeRoot: 'file:///tmp/stores/',
-    },
-    jobs,
-    skipped: [],
-    stores: {},
-    outputStore: 'file:///tmp/out/',
-    reasons: [],
-  };
+  return planOf(jobs, name);
 }
 
 export function record(
