@@ -27,6 +27,12 @@ export interface AgentAd {
   diskFreeMb: number;
   executors: string[];
   labels: Record<string, string>;
+  /** CPU architecture (Pegasus names: x86_64, aarch64, ppc64le; Node's x64/arm64 accepted). */
+  arch?: string;
+  /** Operating system (Pegasus names: linux, macosx, windows; Node's darwin/win32 accepted). */
+  os?: string;
+  /** GPUs the agent offers (absent = 0). */
+  gpus?: number;
 }
 
 export interface Offer {

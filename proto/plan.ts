@@ -92,6 +92,10 @@ export interface Executable {
    *  Stageable: a URL the agent fetches the executable from. */
   pfn: string;
   type: 'installed' | 'stageable';
+  /** Architecture the executable needs (the transformation site's `arch`); the broker matches it. */
+  arch?: string;
+  /** Operating system it needs (the transformation site's `os.type`); the broker matches it. */
+  os?: string;
   container?: {
     name: string;
     type: 'docker' | 'singularity' | 'shifter';
