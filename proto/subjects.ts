@@ -30,8 +30,11 @@ export const subjects = {
   attemptResult: (agent: string) => `aloft.sched.result.${subjectToken('agent id', agent)}`,
   /** Agent -> scheduler: the agent's ad. */
   ad: (agent: string) => `aloft.sched.ad.${subjectToken('agent id', agent)}`,
+  /** Agent -> scheduler: the agent's heartbeat. */
+  heartbeat: (agent: string) => `aloft.sched.heartbeat.${subjectToken('agent id', agent)}`,
   /** Wildcards the scheduler subscribes to. */
   allStarted: 'aloft.sched.started.*',
   allResults: 'aloft.sched.result.*',
   allAds: 'aloft.sched.ad.*',
+  allHeartbeats: 'aloft.sched.heartbeat.*',
 } as const;

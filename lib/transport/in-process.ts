@@ -8,7 +8,14 @@
  */
 import { AloftError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
-import type { Message, RequestOptions, Subscription, Transport } from './transport.js';
+import { checkHeaders } from './headers.js';
+import type {
+  Message,
+  PublishOptions,
+  RequestOptions,
+  Subscription,
+  Transport,
+} from './transport.js';
 
 export interface InProcessTransportOptions {
   /** Where handler errors are logged (they are swallowed, as NATS does). */
@@ -26,7 +33,7 @@ interface Sub {
 const TOKEN_CHARS = /^[^\s.*>]+$/;
 
 /** A subject to publish to: dot-separated non-empty tokens, no wildcards, no whitespace. */
-function checkSubject(subject: string): string[] {
+export function checkSubject(subject: string): string[] {
   const tokens = subject.split('.');
   if (subject.length === 0 || tokens.some((t) => !TOKEN_CHARS.test(t))) {
     throw AloftError.invalid({
@@ -39,7 +46,7 @@ function checkSubject(subject: string): string[] {
 }
 
 /** A subscription pattern: like a subject, plus whole-token `*` anywhere and `>` last. */
-function checkPattern(pattern: string): string[] {
+export function checkPattern(pattern: string): string[] {
   const tokens = pattern.split('.');
   const ok =
     pattern.length > 0 &&
@@ -100,12 +107,26 @@ export function createInProcessTransport(options: InProcessTransportOptions = {}
     }
   }
 
-  function deliver(sub: Sub, subject: string, copy: unknown, reply?: (d: unknown) => void): void {
+  /** Validated headers, frozen into a private record; undefined when there are none. */
+  function headersOf(subject: string, opts?: PublishOptions): Record<string, string> | undefined {
+    if (!opts?.headers || Object.keys(opts.headers).length === 0) return undefined;
+    checkHeaders(subject, opts.headers);
+    return { ...opts.headers };
+  }
+
+  function deliver(
+    sub: Sub,
+    subject: string,
+    copy: unknown,
+    reply: ((d: unknown) => void) | undefined,
+    headers: Record<string, string> | undefined,
+  ): void {
     queueMicrotask(() => {
       if (!sub.active) return;
       const msg: Message<unknown> = reply
         ? { subject, data: copy, reply }
         : { subject, data: copy };
+      if (headers) msg.headers = { ...headers };
       try {
         const r: unknown = sub.handler(msg);
         if (r instanceof Promise) {
@@ -118,12 +139,13 @@ export function createInProcessTransport(options: InProcessTransportOptions = {}
   }
 
   return {
-    publish(subject, data) {
+    publish(subject, data, opts) {
       assertOpen();
       const tokens = checkSubject(subject);
+      const headers = headersOf(subject, opts);
       const subs = subscribersOf(subject, tokens);
       const payloads = copies(subject, data, subs.length);
-      subs.forEach((sub, i) => deliver(sub, subject, payloads[i], undefined));
+      subs.forEach((sub, i) => deliver(sub, subject, payloads[i], undefined, headers));
     },
 
     subscribe<T>(pattern: string, handler: (msg: Message<T>) => void): Subscription {
@@ -159,6 +181,7 @@ export function createInProcessTransport(options: InProcessTransportOptions = {}
       return new Promise<R>((resolve, reject) => {
         assertOpen();
         const tokens = checkSubject(subject);
+        const headers = headersOf(subject, opts);
         if (opts.signal?.aborted) {
           reject(new AloftError('CANCELLED', `request to ${subject} cancelled`));
           return;
@@ -211,7 +234,7 @@ export function createInProcessTransport(options: InProcessTransportOptions = {}
         };
         try {
           const payloads = copies(subject, data, subs.length);
-          subs.forEach((sub, i) => deliver(sub, subject, payloads[i], reply));
+          subs.forEach((sub, i) => deliver(sub, subject, payloads[i], reply, headers));
         } catch (e) {
           fail(e as AloftError);
         }

@@ -14,19 +14,27 @@ export interface Message<T = unknown> {
   data: T;
   /** Present when the sender expects a reply (request/reply). */
   reply?: (data: unknown) => void;
+  /** Headers the sender attached (e.g. W3C `traceparent`); absent when there were none. */
+  headers?: Record<string, string>;
+}
+
+/** Per-message options for `publish` and `request`. */
+export interface PublishOptions {
+  /** Header names are tokens (no `:` or whitespace); values are one line of text. */
+  headers?: Record<string, string>;
 }
 
 export interface Subscription {
   unsubscribe(): void;
 }
 
-export interface RequestOptions {
+export interface RequestOptions extends PublishOptions {
   timeoutMs: number;
   signal?: AbortSignal;
 }
 
 export interface Transport {
-  publish(subject: string, data: unknown): void;
+  publish(subject: string, data: unknown, options?: PublishOptions): void;
   subscribe<T = unknown>(subject: string, handler: (msg: Message<T>) => void): Subscription;
   /** Resolves with the first reply; rejects with AloftError DEADLINE_EXCEEDED on timeout,
    *  UNAVAILABLE when nobody is subscribed, CANCELLED when the signal aborts. */
