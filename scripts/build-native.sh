@@ -7,6 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The generated protobuf code (proto/generated, plain JS + .d.ts made by gen-proto.sh) is not
+# compiled by tsc: copy it beside the compiled proto/ so dist/proto/codec can import it.
+mkdir -p dist/proto/generated
+cp proto/generated/aloft.js proto/generated/aloft.d.ts dist/proto/generated/
+
 src=agents/kickstart/kickstart.c
 out=dist/bin/aloft-kickstart
 cc_bin="${CC:-cc}"

@@ -27,6 +27,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund --loglevel=error
+# Generated protobuf code is committed and never hand-edited: fail on drift from the schemas.
+npm run proto:check
 npm run build
 npm run typecheck
 npm run lint
