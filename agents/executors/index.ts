@@ -27,3 +27,9 @@ export { locateKickstart, readKickstartResult, type KickstartResult } from './ki
 export { checkLfn, scratchPath, fileUrl } from './scratch-path.js';
 export { readTail, TAIL_BYTES, type Tail } from './tail.js';
 export { runPool } from './pool.js';
+export {
+  createDockerExecutor,
+  DOCKER_LABELS,
+  type DockerExecutor,
+  type DockerExecutorOptions,
+} from './docker-executor.js';
