@@ -51,6 +51,7 @@ import {
 import {
   createCleanupExecutor,
   createClusterExecutor,
+  createDockerExecutor,
   createProcessExecutor,
   createSyntheticExecutor,
   createTransferExecutor,
@@ -66,6 +67,8 @@ import { failureOf, inputsOf, outputsOf, stageIn, stageOut } from './staging.js'
 export interface AgentExecutors {
   process: Executor;
   synthetic: Executor;
+  /** Compute jobs whose executable names a docker container. */
+  docker: Executor;
   transfer: Executor;
   cleanup: Executor;
 }
@@ -158,8 +161,14 @@ export function createAgent(opts: AgentOptions): Agent {
 
   const process_ = opts.executors?.process ?? createProcessExecutor();
   const synthetic = opts.executors?.synthetic ?? createSyntheticExecutor();
+  // Creating it does not contact the daemon; the first docker attempt does.
+  const docker = opts.executors?.docker ?? createDockerExecutor();
   const computeFor = (job: PlannedJob): Executor =>
-    job.executable?.pfn === SYNTHETIC_PFN ? synthetic : process_;
+    job.executable?.pfn === SYNTHETIC_PFN
+      ? synthetic
+      : job.executable?.container?.type === 'docker'
+        ? docker
+        : process_;
   const executors: Record<string, Executor> = {
     compute: process_,
     transfer: opts.executors?.transfer ?? createTransferExecutor(),
@@ -499,7 +508,12 @@ export function createAgent(opts: AgentOptions): Agent {
       memoryMb: Math.floor(os.totalmem() / (1024 * 1024)),
       diskFreeMb,
       executors: [
-        ...new Set([process_.name, synthetic.name, ...Object.values(executors).map((e) => e.name)]),
+        ...new Set([
+          process_.name,
+          synthetic.name,
+          docker.name,
+          ...Object.values(executors).map((e) => e.name),
+        ]),
       ],
       labels: opts.labels ?? {},
     };

@@ -386,14 +386,14 @@ describe('agent attempt lifecycle', () => {
     expect(outcome.failure.message).toMatch(/exceeded its runtime limit of 0.005 minutes/);
   });
 
-  it('fails a container job as infrastructure (no docker executor yet)', async () => {
+  it('fails a container job of an unsupported type as infrastructure', async () => {
     t = await startTestAgent();
     const job = processJob('boxed', ['/bin/true'], {
       executable: {
         name: 'true',
         pfn: '/bin/true',
         type: 'installed',
-        container: { name: 'c', type: 'docker', image: 'busybox:1', mounts: [] },
+        container: { name: 'c', type: 'singularity', image: 'busybox.sif', mounts: [] },
       },
     });
     const { outcome } = await t.driver.result((await t.driver.offer(job)).key);
@@ -401,7 +401,7 @@ describe('agent attempt lifecycle', () => {
     expect(outcome.failure).toMatchObject({
       kind: 'infrastructure',
       message:
-        'job boxed needs container busybox:1; the docker executor arrives with the distributed runtime',
+        'job boxed needs a singularity container (busybox.sif); this agent runs docker containers only',
     });
   });
 

@@ -147,7 +147,7 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
       return fail(
         outcome,
         'infrastructure',
-        `job ${job.id} needs container ${exe.container.image}; the docker executor arrives with the distributed runtime`,
+        `job ${job.id} needs a ${exe.container.type} container (${exe.container.image}); this agent runs docker containers only`,
       );
     }
     if (exe.pfn.startsWith('aloft:')) {
