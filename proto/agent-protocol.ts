@@ -33,6 +33,8 @@ export interface AgentAd {
   os?: string;
   /** GPUs the agent offers (absent = 0). */
   gpus?: number;
+  /** `draining`: the agent is shutting down and takes no new offers (absent = ready). */
+  state?: 'ready' | 'draining';
 }
 
 export interface Offer {

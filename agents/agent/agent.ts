@@ -91,6 +91,11 @@ export interface AgentOptions {
   resultRetryMs?: number;
   /** Labels advertised in the ad. */
   labels?: Record<string, string>;
+  /**
+   * Ad fields measured by the caller (the daemon's system probe: cores, memory, free disk,
+   * gpus, arch, os), merged over the agent's own estimates each time it advertises.
+   */
+  describe?: (signal?: AbortSignal) => Promise<Partial<AgentAd>>;
 }
 
 export interface Agent {
@@ -101,8 +106,29 @@ export interface Agent {
    * the rest (they report failure kind `cancelled`); resolves when every attempt has
    * reported. Unacknowledged results stay in the outbox for the next start.
    */
-  stop(options?: { graceMs?: number }): Promise<void>;
+  stop(options?: StopOptions): Promise<void>;
+  /**
+   * stop() for a daemon told to go away (SIGTERM): offers are rejected with reason
+   * "agent ID is draining", an ad with `state: 'draining'` is published at once, attempts
+   * still running after the grace are handed back (failure kind `cancelled`).
+   */
+  drain(options?: StopOptions): Promise<void>;
+  /** Publish the ad now (on start, on reconnect, when something material changed). */
+  advertise(signal?: AbortSignal): Promise<void>;
   running(): AttemptKey[];
+  /** Results reported but not yet acknowledged by the scheduler. */
+  unacknowledged(): number;
+}
+
+export interface StopOptions {
+  /** How long running attempts may go on before they are stopped (default 0). */
+  graceMs?: number;
+  /**
+   * After the last attempt reported, keep retransmitting unacknowledged results for up to
+   * this long, so a clean stop leaves nothing in the outbox (default 0). Whatever is still
+   * unacknowledged then stays in the outbox for the next start.
+   */
+  ackWaitMs?: number;
 }
 
 interface Active {
@@ -201,6 +227,10 @@ export function createAgent(opts: AgentOptions): Agent {
   let outbox: Outbox | undefined;
   let state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   let stopping: Promise<void> | undefined;
+  /** Set by drain(): the stop is a drain (rejection reason and ad state say so). */
+  let draining = false;
+  /** Called whenever `pending` becomes empty (stop's ack wait). */
+  let onAllAcked: (() => void) | undefined;
 
   function publish(subject: string, data: unknown): void {
     try {
@@ -238,6 +268,7 @@ export function createAgent(opts: AgentOptions): Agent {
     if (!p) return;
     clearInterval(p.timer);
     pending.delete(k);
+    if (pending.size === 0) onAllAcked?.();
     const ob = outbox;
     if (ob) track(p.persisted.then(() => ob.remove(ack.key)));
   }
@@ -433,7 +464,9 @@ export function createAgent(opts: AgentOptions): Agent {
       sendPending(done.msg, done.persisted);
       return { accepted: true };
     }
-    if (state !== 'running') return { accepted: false, reason: `agent ${id} is stopping` };
+    if (state !== 'running') {
+      return { accepted: false, reason: `agent ${id} is ${draining ? 'draining' : 'stopping'}` };
+    }
     if (offer.job.kind === 'register') {
       return {
         accepted: false,
@@ -490,7 +523,7 @@ export function createAgent(opts: AgentOptions): Agent {
     a.abort.abort(cancelled(`attempt cancelled: ${msg.reason || 'kill requested'}`));
   }
 
-  async function advertise(): Promise<void> {
+  async function advertise(signal?: AbortSignal): Promise<void> {
     let diskFreeMb = 0;
     try {
       const s = await statfs(workDir);
@@ -517,7 +550,54 @@ export function createAgent(opts: AgentOptions): Agent {
       ],
       labels: opts.labels ?? {},
     };
+    if (opts.describe) {
+      try {
+        Object.assign(ad, await opts.describe(signal));
+      } catch (e) {
+        logger.warn({ err: e }, 'describe failed; advertising estimates');
+      }
+    }
+    if (draining) ad.state = 'draining';
     publish(subjects.ad(id), ad);
+  }
+
+  function stop(options: StopOptions = {}): Promise<void> {
+    stopping ??= (async () => {
+      if (state === 'new') {
+        state = 'stopped';
+        return;
+      }
+      state = 'stopping';
+      const graceMs = options.graceMs ?? 0;
+      const all = (): Promise<unknown> => Promise.all([...active.values()].map((a) => a.done));
+      if (active.size > 0 && graceMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([all(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+        clearTimeout(timer);
+      }
+      const why = draining
+        ? `agent ${id} is draining: attempt handed back after the grace period`
+        : `agent ${id} is stopping`;
+      for (const a of active.values()) a.abort.abort(cancelled(why));
+      await all();
+      const ackWaitMs = options.ackWaitMs ?? 0;
+      if (pending.size > 0 && ackWaitMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((r) => (onAllAcked = r)),
+          new Promise((r) => (timer = setTimeout(r, ackWaitMs))),
+        ]);
+        clearTimeout(timer);
+        onAllAcked = undefined;
+      }
+      while (background.size > 0) await Promise.all([...background]);
+      for (const s of subs.splice(0)) s.unsubscribe();
+      for (const p of pending.values()) clearInterval(p.timer);
+      pending.clear();
+      state = 'stopped';
+      logger.info('agent stopped');
+    })();
+    return stopping;
   }
 
   return {
@@ -548,34 +628,24 @@ export function createAgent(opts: AgentOptions): Agent {
       logger.info({ slots: opts.slots, resent: left.length }, 'agent started');
     },
 
-    stop(options = {}) {
-      stopping ??= (async () => {
-        if (state === 'new') {
-          state = 'stopped';
-          return;
-        }
-        state = 'stopping';
-        const graceMs = options.graceMs ?? 0;
-        const all = (): Promise<unknown> => Promise.all([...active.values()].map((a) => a.done));
-        if (active.size > 0 && graceMs > 0) {
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([all(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
-          clearTimeout(timer);
-        }
-        for (const a of active.values()) a.abort.abort(cancelled(`agent ${id} is stopping`));
-        await all();
-        while (background.size > 0) await Promise.all([...background]);
-        for (const s of subs.splice(0)) s.unsubscribe();
-        for (const p of pending.values()) clearInterval(p.timer);
-        pending.clear();
-        state = 'stopped';
-        logger.info('agent stopped');
-      })();
-      return stopping;
+    stop,
+
+    drain(options = {}) {
+      const publishDraining = state === 'running' && stopping === undefined;
+      draining ||= publishDraining;
+      const done = stop(options);
+      if (publishDraining) track(advertise());
+      return done;
     },
+
+    advertise,
 
     running() {
       return [...active.values()].map((a) => ({ ...a.key }));
+    },
+
+    unacknowledged() {
+      return pending.size;
     },
   };
 }

@@ -6,6 +6,7 @@ import { replayCommand } from './replay.js';
 import { statusCommand } from './status.js';
 import { analyzeCommand } from './analyze.js';
 import { statsCommand } from './stats.js';
+import { agentCommand } from './agent.js';
 
 export const commands: readonly Command[] = [
   runCommand,
@@ -15,4 +16,5 @@ export const commands: readonly Command[] = [
   statusCommand,
   analyzeCommand,
   statsCommand,
+  agentCommand,
 ];

@@ -36,6 +36,7 @@ export function agentAdOut(p: Problems, a: WireAgentAd, path = ''): v1.IAgentAd 
   if (a.arch !== undefined) o.arch = a.arch;
   if (a.os !== undefined) o.os = a.os;
   if (a.cacheBytes !== undefined) o.cacheBytes = toUint(p, `${path}cacheBytes`, a.cacheBytes, 64);
+  if (a.state !== undefined) o.draining = a.state === 'draining';
   return o;
 }
 
@@ -56,6 +57,7 @@ export function agentAdIn(p: Problems, a: v1.IAgentAd, path = ''): WireAgentAd {
   if (present(a.arch)) o.arch = a.arch;
   if (present(a.os)) o.os = a.os;
   if (present(a.cacheBytes)) o.cacheBytes = fromInt64(p, `${path}cacheBytes`, a.cacheBytes);
+  if (present(a.draining)) o.state = a.draining ? 'draining' : 'ready';
   return o;
 }
 

@@ -282,9 +282,12 @@ describe('agent protocol round trips', () => {
       arch: 'x64',
       os: 'linux',
       cacheBytes: 2 ** 45,
+      state: 'draining',
     };
     expect(decodeAgentAd(encodeAgentAd(base))).toStrictEqual(base);
     expect(decodeAgentAd(encodeAgentAd(full))).toStrictEqual(full);
+    const ready: WireAgentAd = { ...base, state: 'ready' };
+    expect(decodeAgentAd(encodeAgentAd(ready))).toStrictEqual(ready);
   });
 
   it('Heartbeat, OfferReply, AttemptStarted, ResultAck, Kill', () => {

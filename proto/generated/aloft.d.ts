@@ -1511,6 +1511,9 @@ export namespace aloft {
 
             /** AgentAd cacheBytes */
             cacheBytes?: (number|Long|null);
+
+            /** AgentAd draining */
+            draining?: (boolean|null);
         }
 
         /** Represents an AgentAd. */
@@ -1563,6 +1566,9 @@ export namespace aloft {
 
             /** AgentAd cacheBytes. */
             public cacheBytes?: (number|Long|null);
+
+            /** AgentAd draining. */
+            public draining?: (boolean|null);
 
             /**
              * Encodes the specified AgentAd message. Does not implicitly {@link aloft.v1.AgentAd.verify|verify} messages.

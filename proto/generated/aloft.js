@@ -2473,6 +2473,7 @@ export const aloft = $root.aloft = (() => {
             AgentAd.prototype.arch = null;
             AgentAd.prototype.os = null;
             AgentAd.prototype.cacheBytes = null;
+            AgentAd.prototype.draining = null;
 
             let $oneOfFields;
 
@@ -2497,6 +2498,12 @@ export const aloft = $root.aloft = (() => {
             // Virtual OneOf for proto3 optional field
             Object.defineProperty(AgentAd.prototype, "_cacheBytes", {
                 get: $util.oneOfGetter($oneOfFields = ["cacheBytes"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            Object.defineProperty(AgentAd.prototype, "_draining", {
+                get: $util.oneOfGetter($oneOfFields = ["draining"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2538,6 +2545,8 @@ export const aloft = $root.aloft = (() => {
                     writer.uint32(106).string(message.os);
                 if (message.cacheBytes != null && Object.hasOwnProperty.call(message, "cacheBytes"))
                     writer.uint32(112).uint64(message.cacheBytes);
+                if (message.draining != null && Object.hasOwnProperty.call(message, "draining"))
+                    writer.uint32(120).bool(message.draining);
                 return writer;
             };
 
@@ -2649,6 +2658,10 @@ export const aloft = $root.aloft = (() => {
                         }
                     case 14: {
                             message.cacheBytes = reader.uint64();
+                            break;
+                        }
+                    case 15: {
+                            message.draining = reader.bool();
                             break;
                         }
                     default:
