@@ -34,6 +34,12 @@ export interface EngineStateOptions {
    * Cancelled attempts are retried without delay. Default: no delay.
    */
   retryDelay?: (n: number, kind: FailureKind) => number;
+  /**
+   * The epoch of each new attempt (default: one more than the highest seen). A scheduler
+   * running several workflows supplies one counter for all, so an epoch names one attempt of
+   * one workflow and results can be routed by it. Must return more than any epoch journaled.
+   */
+  nextEpoch?: () => number;
 }
 
 /** What to do with a result an agent reported. */
@@ -162,11 +168,13 @@ export class EngineState {
   private readonly limits: Record<string, number>;
   private readonly infraCap: number;
   private readonly retryDelay: (n: number, kind: FailureKind) => number;
+  private readonly nextEpoch: (() => number) | undefined;
 
   constructor(jobs: readonly PlannedJob[], options: EngineStateOptions = {}) {
     this.limits = options.categoryLimits ?? {};
     this.infraCap = options.maxInfrastructureFailures ?? 5;
     this.retryDelay = options.retryDelay ?? (() => 0);
+    this.nextEpoch = options.nextEpoch;
     this.entries = jobs.map((job, index) => ({
       job,
       index,
@@ -386,11 +394,63 @@ export class EngineState {
     }
     for (const i of skipped) this.queue.push(i);
     if (!found) return undefined;
-    const key: AttemptKey = {
-      job: found.job.id,
-      attempt: found.attempt + 1,
-      epoch: ++this.maxEpoch,
+    return this.offerEntry(found);
+  }
+
+  /**
+   * Ready jobs in dispatch order (priority desc, then plan order), for a placement that
+   * matches them as a batch and then takes the matched ones with `takeJob`.
+   */
+  readyJobs(): PlannedJob[] {
+    return this.entries
+      .filter((e) => e.state === 'ready')
+      .sort((a, b) => b.job.priority - a.job.priority || a.index - b.index)
+      .map((e) => e.job);
+  }
+
+  /** Jobs of each category offered or running now (for the broker's throttles). */
+  categoryUse(): Record<string, number> {
+    return Object.fromEntries(this.categoryRunning);
+  }
+
+  /** Category throttle limits. */
+  categoryLimits(): Readonly<Record<string, number>> {
+    return this.limits;
+  }
+
+  /**
+   * Hand out one named ready job (chosen by a placement) as an offer in flight, like
+   * `take`; undefined when the job is not ready or its category is full.
+   */
+  takeJob(job: string): Dispatch | undefined {
+    const e = this.entry(job);
+    if (!e || e.state !== 'ready') return undefined;
+    const cat = e.job.category;
+    if (cat !== undefined && this.categoryFull(cat)) return undefined;
+    return this.offerEntry(e);
+  }
+
+  /** The job's attempt in flight: its key, whether only offered, and the journaled agent. */
+  currentOf(job: string): { key: AttemptKey; offered: boolean; agent?: string } | undefined {
+    const e = this.entry(job);
+    if (!e || !e.current) return undefined;
+    return {
+      key: e.current,
+      offered: e.offered,
+      ...(e.where ? { agent: e.where.agent } : {}),
     };
+  }
+
+  private offerEntry(found: Entry): Dispatch {
+    const epoch = this.nextEpoch ? this.nextEpoch() : this.maxEpoch + 1;
+    if (epoch <= this.maxEpoch) {
+      throw new AloftError(
+        'INTERNAL',
+        `epoch ${epoch} is not above the highest journaled epoch ${this.maxEpoch}`,
+      );
+    }
+    this.maxEpoch = epoch;
+    const key: AttemptKey = { job: found.job.id, attempt: found.attempt + 1, epoch };
     found.current = key;
     found.offered = true;
     this.move(found, 'running');
@@ -470,10 +530,23 @@ export class EngineState {
    * process died; no retry spent) and retried; a finished attempt with no decision gets its
    * decision; failed jobs get a fresh set of retries (a rescue-DAG rerun). Retrying jobs
    * need no event: the driver wakes them at once.
+   *
+   * `keep` (a scheduler that re-adopts attempts from agents) names running attempts to leave
+   * open: they stay running under their journaled key and agent, for the driver to confirm
+   * or declare lost.
    */
-  resume(now: string): NewEvent[] {
+  resume(now: string, keep: (r: RunningAttempt) => boolean = () => false): NewEvent[] {
     const out: NewEvent[] = [];
     for (const e of this.entries) {
+      if (
+        e.state === 'running' &&
+        e.current &&
+        !e.offered &&
+        e.where &&
+        keep({ key: e.current, ...e.where, kind: e.job.kind })
+      ) {
+        continue;
+      }
       if (e.state === 'running' && e.current && !e.offered) {
         const where = e.where ?? { agent: 'unknown', site: e.job.site, host: 'unknown' };
         const failure: Failure = {

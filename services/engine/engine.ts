@@ -40,7 +40,29 @@ import type { Plan, PlannedJob } from '../../proto/plan.js';
 import { subjects } from '../../proto/subjects.js';
 import type { Journal, JournalEvent, NewEvent, RunEndState } from '../journal/index.js';
 import type { OutputReplica, OutputReplicaCatalog } from '../run/index.js';
-import { EngineState, type Counts, type Dispatch } from './engine-state.js';
+import { EngineState, type Counts, type Dispatch, type RunningAttempt } from './engine-state.js';
+
+/**
+ * Where jobs go (the seam a scheduler plugs its registry and broker into). Without one, the
+ * engine places jobs itself: first fit over the agents' ads it hears, least busy first.
+ * A placement owns agents' capacity accounting: `assign` reserves what it assigns, and the
+ * engine releases each reservation exactly once (offer rejected or failed, result accepted,
+ * attempt declared lost).
+ */
+export interface Placement {
+  /** Assign ready jobs (dispatch order) to agents, reserving capacity; others stay ready. */
+  assign(
+    jobs: readonly PlannedJob[],
+    throttles: { limits: Readonly<Record<string, number>>; running: Record<string, number> },
+  ): { job: PlannedJob; agent: string }[];
+  /** Reserve capacity for an attempt the engine re-adopted after a restart. */
+  reserve(agent: string, job: PlannedJob): void;
+  release(agent: string, job: PlannedJob): void;
+  /** Keep the agent out of assignments for `ms` (it rejected or did not answer an offer). */
+  cool(agent: string, ms: number): void;
+  /** The agent's host name, when known (journaled in attempt_started). */
+  host(agent: string): string | undefined;
+}
 
 export interface EngineOptions {
   plan: Plan;
@@ -67,6 +89,21 @@ export interface EngineOptions {
   hostname?: string;
   /** Random source for backoff jitter (tests). */
   random?: () => number;
+  /** Placement of jobs on agents; default: first fit over the ads heard (embedded mode). */
+  placement?: Placement;
+  /**
+   * Subscribe to ads, attempt-started and results on the transport (default true). A
+   * scheduler running several engines routes messages itself (deliverResult) instead.
+   */
+  listen?: boolean;
+  /** Epoch source shared by several engines (see EngineStateOptions.nextEpoch). */
+  nextEpoch?: () => number;
+  /**
+   * On resume, keep attempts journaled as running on an agent open for this long, to be
+   * re-adopted (confirm() or their result) instead of closed as cancelled and rerun; those
+   * not confirmed by then are declared lost. Default: close them at once.
+   */
+  adoptGraceMs?: number;
 }
 
 export interface Engine {
@@ -80,6 +117,36 @@ export interface Engine {
   counts(): Counts;
   /** job_retry events in the journal (this process and earlier ones). */
   retries(): number;
+  /** Start nothing new; running attempts finish (resumeDispatch undoes it). */
+  halt(): void;
+  resumeDispatch(): void;
+  isHalted(): boolean;
+  /** Kill running attempts and end the run as 'interrupted' (like the run's abort signal). */
+  cancel(): void;
+  /**
+   * Let go without journaling an end: timers stop, nothing more is sent, run() resolves
+   * 'interrupted'. The journal is as after a crash; attempts keep running on their agents
+   * to be re-adopted by the next engine on this run directory.
+   */
+  detach(): void;
+  /** Handle a result routed here (listen: false). Returns the verdict kind, or 'ignored'. */
+  deliverResult(msg: AttemptResultMsg): 'accept' | 'duplicate' | 'stale' | 'early' | 'ignored';
+  /** Whether `key` is the job's attempt in flight on `agent` (offered to it or running there). */
+  isCurrent(key: AttemptKey, agent: string): boolean;
+  /** An agent reports `key` running: a re-adopted attempt is confirmed. */
+  confirm(key: AttemptKey): void;
+  /** Attempts journaled as running on the agent. */
+  runningOn(agent: string): RunningAttempt[];
+  /**
+   * The attempt is lost (its agent missed its lease): journal it finished with an
+   * infrastructure failure and decide (retry without spending a retry, up to
+   * maxInfrastructureFailures). False when it is no longer current.
+   */
+  loseAttempt(key: AttemptKey, message: string): boolean;
+  /** Ready jobs in dispatch order. */
+  readyJobs(): PlannedJob[];
+  /** Try to dispatch now (capacity appeared). */
+  poke(): void;
 }
 
 /** The executor name journaled for attempts the engine performs itself. */
@@ -93,6 +160,11 @@ interface AgentSlot {
 
 const keyString = (k: AttemptKey): string => `${k.job}\u0000${k.attempt}\u0000${k.epoch}`;
 
+interface Assigned {
+  agent: string;
+  job: PlannedJob;
+}
+
 export function createEngine(options: EngineOptions): Engine {
   return new EngineDriver(options);
 }
@@ -104,7 +176,11 @@ class EngineDriver implements Engine {
   private readonly jobs = new Map<string, PlannedJob>();
   private readonly agents = new Map<string, AgentSlot>();
   /** Agent of each attempt in flight (offered or running), by key. */
-  private readonly assigned = new Map<string, string>();
+  private readonly assigned = new Map<string, Assigned>();
+  /** Re-adopted attempts not yet confirmed by their agent, by key. */
+  private readonly unconfirmed = new Set<string>();
+  private paused = false;
+  private detached = false;
   /** Results that arrived before their acceptance was journaled. */
   private readonly early = new Map<string, AttemptResultMsg>();
   /** Sizes and checksums of produced files, from successful attempts' records. */
@@ -129,6 +205,7 @@ class EngineDriver implements Engine {
       ...(options.maxInfrastructureFailures !== undefined
         ? { maxInfrastructureFailures: options.maxInfrastructureFailures }
         : {}),
+      ...(options.nextEpoch ? { nextEpoch: options.nextEpoch } : {}),
       retryDelay: (n) =>
         backoffDelay(n, {
           initialMs: base,
@@ -151,17 +228,90 @@ class EngineDriver implements Engine {
     return this.state.retries();
   }
 
+  isHalted(): boolean {
+    return this.paused;
+  }
+
+  halt(): void {
+    this.paused = true;
+  }
+
+  resumeDispatch(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.guard(() => {
+      this.pump();
+      this.checkEnd();
+    });
+  }
+
+  cancel(): void {
+    this.guard(() => this.stop());
+  }
+
+  detach(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.detached = true;
+    this.resolveEnd('interrupted');
+  }
+
+  deliverResult(msg: AttemptResultMsg): 'accept' | 'duplicate' | 'stale' | 'early' | 'ignored' {
+    let kind: 'accept' | 'duplicate' | 'stale' | 'early' | 'ignored' = 'ignored';
+    this.guard(() => {
+      kind = this.onResult(msg);
+    });
+    return kind;
+  }
+
+  isCurrent(key: AttemptKey, agent: string): boolean {
+    const cur = this.state.currentOf(key.job);
+    if (!cur || cur.key.attempt !== key.attempt || cur.key.epoch !== key.epoch) return false;
+    if (cur.offered) return this.assigned.get(keyString(key))?.agent === agent;
+    return cur.agent === agent;
+  }
+
+  confirm(key: AttemptKey): void {
+    this.unconfirmed.delete(keyString(key));
+  }
+
+  runningOn(agent: string): RunningAttempt[] {
+    return this.state.running().filter((r) => r.agent === agent);
+  }
+
+  loseAttempt(key: AttemptKey, message: string): boolean {
+    let lost = false;
+    this.guard(() => {
+      lost = this.lose(key, message);
+    });
+    return lost;
+  }
+
+  readyJobs(): PlannedJob[] {
+    return this.state.readyJobs();
+  }
+
+  poke(): void {
+    this.guard(() => {
+      this.pump();
+      this.checkEnd();
+    });
+  }
+
   run(signal?: AbortSignal): Promise<RunEndState> {
     const t = this.o.transport;
-    this.subs = [
-      t.subscribe<AgentAd>(subjects.allAds, (m) => this.guard(() => this.onAd(m.data))),
-      t.subscribe<AttemptStartedMsg>(subjects.allStarted, (m) =>
-        this.guard(() => this.onStarted(m.data)),
-      ),
-      t.subscribe<AttemptResultMsg>(subjects.allResults, (m) =>
-        this.guard(() => this.onResult(m.data)),
-      ),
-    ];
+    this.subs =
+      this.o.listen === false
+        ? []
+        : [
+            t.subscribe<AgentAd>(subjects.allAds, (m) => this.guard(() => this.onAd(m.data))),
+            t.subscribe<AttemptStartedMsg>(subjects.allStarted, (m) =>
+              this.guard(() => this.onStarted(m.data)),
+            ),
+            t.subscribe<AttemptResultMsg>(subjects.allResults, (m) =>
+              this.guard(() => this.onResult(m.data)),
+            ),
+          ];
     const done = new Promise<RunEndState>((resolve, reject) => {
       this.resolveEnd = resolve;
       this.rejectEnd = reject;
@@ -191,8 +341,13 @@ class EngineDriver implements Engine {
       resumed,
     });
     if (resumed) {
-      const events = this.state.resume(new Date().toISOString());
+      const grace = this.o.adoptGraceMs;
+      const events = this.state.resume(
+        new Date().toISOString(),
+        (r) => grace !== undefined && r.agent !== ENGINE_AGENT,
+      );
       for (const e of events) this.append(e);
+      if (grace !== undefined) this.adopt(grace);
       if (events.length > 0) {
         this.log.info({ events: events.length }, 'resumed: closed what the last process left open');
       }
@@ -204,6 +359,69 @@ class EngineDriver implements Engine {
     }
     this.pump();
     this.checkEnd();
+  }
+
+  /**
+   * Attempts left open by resume: count them on their agents and give each agent `grace`
+   * ms to report them (heartbeat -> confirm, or the result) before declaring them lost.
+   */
+  private adopt(grace: number): void {
+    const open = this.state.running();
+    for (const r of open) {
+      const job = this.jobs.get(r.key.job);
+      if (!job) continue;
+      const k = keyString(r.key);
+      this.assigned.set(k, { agent: r.agent, job });
+      this.o.placement?.reserve(r.agent, job);
+      this.unconfirmed.add(k);
+    }
+    if (open.length === 0) return;
+    this.log.info({ attempts: open.length, graceMs: grace }, 're-adopting running attempts');
+    this.later(grace, () => {
+      for (const r of open) {
+        const k = keyString(r.key);
+        if (!this.unconfirmed.delete(k)) continue;
+        this.lose(
+          r.key,
+          `no agent reported attempt ${r.key.attempt} of job ${r.key.job} within ${grace} ms after the scheduler restarted (agent ${r.agent} lost)`,
+        );
+      }
+    });
+  }
+
+  private lose(key: AttemptKey, message: string): boolean {
+    if (this.ended) return false;
+    const where = this.state
+      .running()
+      .find(
+        (r) => r.key.job === key.job && r.key.attempt === key.attempt && r.key.epoch === key.epoch,
+      );
+    if (!where) return false;
+    const record = emptyInvocationRecord({
+      job: key.job,
+      attempt: key.attempt,
+      agent: where.agent,
+      site: where.site,
+      host: where.host,
+      user: '',
+      executor: 'unknown',
+      argv: [],
+      cwd: '',
+      start: new Date().toISOString(),
+    });
+    const verdict = this.state.decideResult(key, {
+      ok: false,
+      record,
+      failure: { kind: 'infrastructure', message },
+    });
+    if (verdict.kind !== 'accept') return false;
+    const k = keyString(key);
+    this.unconfirmed.delete(k);
+    this.early.delete(k);
+    this.unassign(k);
+    this.log.warn({ job: key.job, attempt: key.attempt, agent: where.agent }, message);
+    this.accept(verdict.events);
+    return true;
   }
 
   /** Ctrl-C: dispatch nothing more, kill what runs, wait (bounded) for it to report. */
@@ -292,6 +510,11 @@ class EngineDriver implements Engine {
     try {
       do {
         this.pumpAgain = false;
+        if (this.paused) return;
+        if (this.o.placement) {
+          this.pumpPlaced(this.o.placement);
+          continue;
+        }
         for (;;) {
           if (this.halted || this.ended) return;
           const now = Date.now();
@@ -307,11 +530,43 @@ class EngineDriver implements Engine {
           });
           if (!d) break;
           if (d.job.kind === 'register') this.runRegister(d);
-          else this.offer(d, this.pick(d.job, now)!);
+          else {
+            const a = this.pick(d.job, now)!;
+            a.inFlight++;
+            this.offer(d, a.ad.agent);
+          }
         }
       } while (this.pumpAgain);
     } finally {
       this.pumping = false;
+    }
+  }
+
+  /** One batch: register jobs run here; the placement matches the rest to agents. */
+  private pumpPlaced(placement: Placement): void {
+    if (this.halted || this.ended) return;
+    const ready = this.state.readyJobs();
+    const others: PlannedJob[] = [];
+    for (const job of ready) {
+      if (job.kind !== 'register') {
+        others.push(job);
+        continue;
+      }
+      const d = this.state.takeJob(job.id);
+      if (d) this.runRegister(d);
+    }
+    if (others.length === 0) return;
+    const assignments = placement.assign(others, {
+      limits: this.state.categoryLimits(),
+      running: this.state.categoryUse(),
+    });
+    for (const a of assignments) {
+      const d = this.state.takeJob(a.job.id);
+      if (!d) {
+        placement.release(a.agent, a.job);
+        continue;
+      }
+      this.offer(d, a.agent);
     }
   }
 
@@ -326,10 +581,9 @@ class EngineDriver implements Engine {
     return best;
   }
 
-  private offer(d: Dispatch, agent: AgentSlot): void {
-    const id = agent.ad.agent;
-    agent.inFlight++;
-    this.assigned.set(keyString(d.key), id);
+  /** Offer a taken job to an agent whose capacity is already counted for it. */
+  private offer(d: Dispatch, id: string): void {
+    this.assigned.set(keyString(d.key), { agent: id, job: d.job });
     const offer: Offer = { key: d.key, runId: this.o.runId, job: d.job };
     void (async () => {
       let reply: OfferReply;
@@ -352,7 +606,7 @@ class EngineDriver implements Engine {
     const k = keyString(d.key);
     if (this.ended) {
       // The run is over and journaled as such: nothing may start now.
-      if (reply.accepted) this.kill(agentId, d.key, 'run finished');
+      if (reply.accepted && !this.detached) this.kill(agentId, d.key, 'run finished');
       return;
     }
     if (!reply.accepted) {
@@ -363,11 +617,13 @@ class EngineDriver implements Engine {
       this.checkEnd();
       return;
     }
-    const ad = this.agents.get(agentId)?.ad;
+    const host = this.o.placement
+      ? this.o.placement.host(agentId)
+      : this.agents.get(agentId)?.ad.host;
     const ev = this.state.accepted(d.key, {
       agent: agentId,
       site: d.job.site,
-      host: ad?.host ?? 'unknown',
+      host: host ?? 'unknown',
     });
     if (!ev) {
       // No longer ours to run (cannot happen while offers are fenced by epoch; be safe).
@@ -400,14 +656,23 @@ class EngineDriver implements Engine {
   }
 
   private unassign(k: string): void {
-    const id = this.assigned.get(k);
-    if (id === undefined) return;
+    const as = this.assigned.get(k);
+    if (as === undefined) return;
     this.assigned.delete(k);
-    const a = this.agents.get(id);
+    if (this.o.placement) {
+      this.o.placement.release(as.agent, as.job);
+      return;
+    }
+    const a = this.agents.get(as.agent);
     if (a) a.inFlight = Math.max(0, a.inFlight - 1);
   }
 
   private cool(agentId: string, ms: number): void {
+    if (this.o.placement) {
+      this.o.placement.cool(agentId, ms);
+      this.later(ms, () => this.pump());
+      return;
+    }
     const a = this.agents.get(agentId);
     if (!a) return;
     a.coolUntil = Date.now() + ms;
@@ -455,24 +720,24 @@ class EngineDriver implements Engine {
     );
   }
 
-  private onResult(msg: AttemptResultMsg): void {
+  private onResult(msg: AttemptResultMsg): 'accept' | 'duplicate' | 'stale' | 'early' | 'ignored' {
     // After run_finished nothing more is journaled; unacked, the agent's outbox keeps the
     // result for the next run of this directory to deduplicate.
-    if (this.ended) return;
-    if (!msg?.key || typeof msg.key.job !== 'string' || !msg.outcome) return;
+    if (this.ended) return 'ignored';
+    if (!msg?.key || typeof msg.key.job !== 'string' || !msg.outcome) return 'ignored';
     const key = msg.key;
     const verdict = this.state.decideResult(key, msg.outcome);
     switch (verdict.kind) {
       case 'early':
         this.early.set(keyString(key), msg);
-        return;
+        return 'early';
       case 'duplicate':
         this.log.debug(
           { job: key.job, attempt: key.attempt, agent: msg.agent },
           'duplicate result',
         );
         this.ack(msg.agent, key);
-        return;
+        return 'duplicate';
       case 'stale':
         this.log.warn(
           {
@@ -485,10 +750,12 @@ class EngineDriver implements Engine {
           'stale result ignored',
         );
         this.ack(msg.agent, key);
-        return;
+        return 'stale';
       case 'accept':
+        this.unconfirmed.delete(keyString(key));
         this.unassign(keyString(key));
         this.accept(verdict.events, () => this.ack(msg.agent, key));
+        return 'accept';
     }
   }
 

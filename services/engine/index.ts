@@ -9,4 +9,10 @@ export {
   type Dispatch,
   type RunningAttempt,
 } from './engine-state.js';
-export { createEngine, ENGINE_AGENT, type Engine, type EngineOptions } from './engine.js';
+export {
+  createEngine,
+  ENGINE_AGENT,
+  type Engine,
+  type EngineOptions,
+  type Placement,
+} from './engine.js';
