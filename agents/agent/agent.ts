@@ -170,6 +170,20 @@ export function runtimeLimitMs(job: PlannedJob): number | undefined {
   return undefined;
 }
 
+/**
+ * An empty directory at `dir` (whose parent exists). The usual case — nothing there — costs
+ * one mkdir; only a leftover from an earlier try of the same attempt is removed first.
+ */
+async function freshDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir);
+  }
+}
+
 export function createAgent(opts: AgentOptions): Agent {
   const id = subjectToken('agent id', opts.id);
   const { transport, site } = opts;
@@ -369,8 +383,7 @@ export function createAgent(opts: AgentOptions): Agent {
     try {
       // prepare
       await removing.get(scratch);
-      await rm(scratch, { recursive: true, force: true });
-      await mkdir(scratch, { recursive: true });
+      await freshDir(scratch);
       // stageIn
       const si = await stageIn(inputsOf(job), scratch, job.id, signal);
       rec.files.push(...si.files);

@@ -55,18 +55,28 @@ function fail(
   return { ...outcome, failure: { kind, message, ...extra } };
 }
 
+let agentUser: string | undefined;
+
+/** The agent's user name, looked up once (a passwd lookup per attempt showed in profiles). */
+function userName(): string {
+  if (agentUser === undefined) {
+    agentUser = process.env['USER'] ?? '';
+    try {
+      agentUser = os.userInfo().username;
+    } catch {
+      // no passwd entry: keep $USER
+    }
+  }
+  return agentUser;
+}
+
 /** The job's environment: a minimal base, the job's own variables, then aloft's. */
 export function jobEnvironment(
   job: PlannedJob,
   ctx: Pick<ExecContext, 'key' | 'scratch'>,
   pathVar: string,
 ): Record<string, string> {
-  let user = process.env['USER'] ?? '';
-  try {
-    user = os.userInfo().username;
-  } catch {
-    // no passwd entry: keep $USER
-  }
+  const user = userName();
   return {
     PATH: pathVar,
     HOME: process.env['HOME'] ?? os.homedir(),

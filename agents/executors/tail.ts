@@ -2,7 +2,7 @@
  * The end of a job's stdout/stderr file for the invocation record: the last `max` bytes
  * (default 4 KiB), decoded as UTF-8 without a broken first character, and the file's size.
  */
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 
 export const TAIL_BYTES = 4096;
 
@@ -12,6 +12,9 @@ export interface Tail {
 }
 
 export async function readTail(file: string, max = TAIL_BYTES): Promise<Tail> {
+  // Most jobs write nothing to one stream or both: a stat answers without opening the file.
+  const st = await stat(file).catch(() => undefined);
+  if (!st || st.size === 0) return { tail: '', bytes: 0 };
   let fh;
   try {
     fh = await open(file, 'r');
