@@ -7,6 +7,12 @@ import { statusCommand } from './status.js';
 import { analyzeCommand } from './analyze.js';
 import { statsCommand } from './stats.js';
 import { agentCommand } from './agent.js';
+import { schedulerCommand } from './scheduler.js';
+import { submitCommand } from './submit.js';
+import { haltCommand } from './halt.js';
+import { resumeCommand } from './resume.js';
+import { removeCommand } from './remove.js';
+import { agentsCommand } from './agents.js';
 
 export const commands: readonly Command[] = [
   runCommand,
@@ -17,4 +23,10 @@ export const commands: readonly Command[] = [
   analyzeCommand,
   statsCommand,
   agentCommand,
+  schedulerCommand,
+  submitCommand,
+  haltCommand,
+  resumeCommand,
+  removeCommand,
+  agentsCommand,
 ];

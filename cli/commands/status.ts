@@ -3,6 +3,8 @@
  * progress bar and the run state. `--watch` re-renders every second until the run ends,
  * folding only the journal lines appended since the previous tick.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   StatusFold,
@@ -14,8 +16,15 @@ import {
   type OpenRun,
   type StatusView,
 } from '../../services/status/index.js';
-import { bool, parseFlags, positionals } from '../args.js';
+import { bool, parseFlags, positionals, str, type Parsed } from '../args.js';
 import { EXIT_FAILED, EXIT_OK, type Command, type CommandContext } from '../command.js';
+import {
+  CONTROL_FLAGS,
+  CONTROL_FLAGS_USAGE,
+  renderWorkflowStatus,
+  schedulerAddress,
+  withControlClient,
+} from '../control-client.js';
 
 const WATCH_INTERVAL_MS = 1000;
 
@@ -23,6 +32,7 @@ export const statusCommand: Command = {
   name: 'status',
   summary: 'show the state of a run: job counts by state and kind, progress',
   usage: `usage: aloft status RUNDIR [--json] [-w|--watch]
+       aloft status ID --scheduler HOST:PORT [--json] [-w|--watch]
 
 Per-state counts of the run's jobs (unready, ready, running, retrying, done, failed),
 overall and by kind, a progress bar, and the run state: running | succeeded | failed |
@@ -31,14 +41,22 @@ interrupted (no run_finished in the journal and the engine process is gone).
   --json       print the status as one JSON object (with --watch: one per change)
   -w, --watch  re-render every second until the run ends (Ctrl-C stops watching)
 
-Exit status: 1 if the run failed, else 0; 2 if RUNDIR is not a run directory.
+With --scheduler (or ALOFT_SCHEDULER, when the argument is not a directory) the argument
+is a workflow id and the scheduler is asked: --json prints {workflowId, name, state,
+total, counts, updatedAt}, state one of running | succeeded | failed | halted | removed.
+
+${CONTROL_FLAGS_USAGE}
+Exit status: 1 if the run failed, else 0; 2 if RUNDIR is not a run directory (or the
+workflow is unknown, the scheduler unreachable).
 `,
   async run(argv, ctx) {
     const parsed = parseFlags('status', argv, {
       json: { type: 'boolean' },
       watch: { type: 'boolean', short: 'w' },
+      ...CONTROL_FLAGS,
     });
     const [dir] = positionals('status', parsed, ['RUNDIR']);
+    if (useScheduler(parsed, dir!, ctx)) return remoteStatus(parsed, dir!, ctx);
     const run = await openRunDir(dir!, { command: 'status', cwd: ctx.cwd, signal: ctx.signal });
     const json = bool(parsed, 'json');
     let view: StatusView;
@@ -103,4 +121,25 @@ async function watch(run: OpenRun, json: boolean, ctx: CommandContext): Promise<
       throw e;
     }
   }
+}
+
+/**
+ * Whether the argument is a workflow id on a scheduler: --scheduler given, or
+ * ALOFT_SCHEDULER set and the argument is not a directory (a RUNDIR wins over the env).
+ */
+export function useScheduler(parsed: Parsed, arg: string, ctx: CommandContext): boolean {
+  if (str(parsed, 'scheduler') !== undefined) return true;
+  return schedulerAddress(parsed, ctx.env) !== undefined && !existsSync(path.resolve(ctx.cwd, arg));
+}
+
+async function remoteStatus(parsed: Parsed, id: string, ctx: CommandContext): Promise<number> {
+  const json = bool(parsed, 'json');
+  const render = (s: Parameters<typeof renderWorkflowStatus>[0]): string =>
+    json ? JSON.stringify(s) + '\n' : renderWorkflowStatus(s);
+  const last = await withControlClient('status', parsed, ctx, async (c) => {
+    if (!bool(parsed, 'watch')) return c.status(id, ctx.signal);
+    return c.watch(id, (s) => ctx.stdout.write(render(s)), ctx.signal);
+  });
+  if (last && !bool(parsed, 'watch')) ctx.stdout.write(render(last));
+  return last?.state === 'failed' ? EXIT_FAILED : EXIT_OK;
 }
