@@ -62,6 +62,11 @@ export interface ResultAck {
   key: AttemptKey;
 }
 
+/** Scheduler -> agent: publish your ad now (the scheduler has none, e.g. after a restart). */
+export interface AdvertiseRequestMsg {
+  reason: string;
+}
+
 export interface KillMsg {
   key: AttemptKey;
   reason: string;

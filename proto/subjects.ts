@@ -22,6 +22,8 @@ export const subjects = {
   offer: (agent: string) => `aloft.agent.${subjectToken('agent id', agent)}.offer`,
   /** Scheduler -> one agent: acknowledgements of results. */
   ack: (agent: string) => `aloft.agent.${subjectToken('agent id', agent)}.ack`,
+  /** Scheduler -> one agent: send your ad now. */
+  advertise: (agent: string) => `aloft.agent.${subjectToken('agent id', agent)}.advertise`,
   /** Scheduler -> one agent: kill an attempt. */
   kill: (agent: string) => `aloft.agent.${subjectToken('agent id', agent)}.kill`,
   /** Agent -> scheduler: an attempt started running. */

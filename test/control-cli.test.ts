@@ -4,13 +4,13 @@
  * client commands (submit, status, agents, analyze, halt, resume, remove) spawned from
  * dist/ (build first). Every process a test starts is stopped by pid afterwards.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO, aloft } from './helpers/cli.js';
+import { daemon, type Daemon } from './helpers/daemon.js';
 import {
   generateTlsMaterial,
   natsServerAvailable,
@@ -22,41 +22,6 @@ import {
 
 const TOKEN = 'control-test-token-1';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface Daemon {
-  proc: ChildProcess;
-  stderr(): string;
-  /** SIGTERM by pid; resolves to the exit code. */
-  stop(): Promise<number | null>;
-}
-
-/** Spawn `aloft ARGS` and wait until its stderr matches `ready`. */
-async function daemon(args: string[], ready: RegExp, cwd = REPO): Promise<Daemon> {
-  const proc = spawn(process.execPath, [BIN, ...args], {
-    cwd,
-    env: { ...process.env, ALOFT_SCHEDULER: '', ALOFT_TOKEN: '' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  const d: Daemon = {
-    proc,
-    stderr: () => err,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      return exited;
-    },
-  };
-  for (let waited = 0; !ready.test(err); waited += 50) {
-    if (proc.exitCode !== null || waited > 30_000) {
-      await d.stop();
-      throw new Error(`aloft ${args[0]} did not start:\n${err}`);
-    }
-    await sleep(50);
-  }
-  return d;
-}
 
 describe.skipIf(!natsServerAvailable || !existsSync(BIN))('aloft scheduler + control CLI', () => {
   let nats: NatsServer;

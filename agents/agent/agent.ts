@@ -36,6 +36,7 @@ import {
   subjectToken,
   type AgentAd,
   emptyInvocationRecord,
+  type AdvertiseRequestMsg,
   type AttemptKey,
   type AttemptOutcome,
   type AttemptResultMsg,
@@ -634,6 +635,12 @@ export function createAgent(opts: AgentOptions): Agent {
         transport.subscribe<Offer>(subjects.offer(id), (m) => onOffer(m.data, m.reply)),
         transport.subscribe<ResultAck>(subjects.ack(id), (m) => onAck(m.data)),
         transport.subscribe<KillMsg>(subjects.kill(id), (m) => onKill(m.data)),
+        // A scheduler that has no ad for us (it restarted) asks for one: without it we are
+        // alive to the scheduler (heartbeats) but never placed.
+        transport.subscribe<AdvertiseRequestMsg>(subjects.advertise(id), (m) => {
+          logger.info({ reason: m.data?.reason }, 'advertise requested');
+          if (state === 'running') track(advertise());
+        }),
       );
       state = 'running';
       await advertise();

@@ -6,6 +6,7 @@ import { aloft } from '../generated/aloft.js';
 import type {
   AttemptResultMsg,
   AttemptStartedMsg,
+  AdvertiseRequestMsg,
   KillMsg,
   Offer,
   OfferReply,
@@ -146,6 +147,13 @@ export const killCodec = messageCodec<KillMsg, v1.IKill>(
   (p, k) => ({ key: keyIn(p, 'key', k.key), reason: k.reason ?? '' }),
 );
 
+export const advertiseRequestCodec = messageCodec<AdvertiseRequestMsg, v1.IAdvertiseRequest>(
+  'aloft.v1.AdvertiseRequest',
+  v1.AdvertiseRequest,
+  (_p, a) => ({ reason: a.reason }),
+  (_p, a) => ({ reason: a.reason ?? '' }),
+);
+
 export const encodeAgentAd = (v: WireAgentAd): Uint8Array => agentAdCodec.encode(v);
 export const decodeAgentAd = (b: Uint8Array, o?: DecodeOptions): WireAgentAd =>
   agentAdCodec.decode(b, o);
@@ -170,3 +178,7 @@ export const decodeResultAck = (b: Uint8Array, o?: DecodeOptions): ResultAck =>
   resultAckCodec.decode(b, o);
 export const encodeKill = (v: KillMsg): Uint8Array => killCodec.encode(v);
 export const decodeKill = (b: Uint8Array, o?: DecodeOptions): KillMsg => killCodec.decode(b, o);
+export const encodeAdvertiseRequest = (v: AdvertiseRequestMsg): Uint8Array =>
+  advertiseRequestCodec.encode(v);
+export const decodeAdvertiseRequest = (b: Uint8Array, o?: DecodeOptions): AdvertiseRequestMsg =>
+  advertiseRequestCodec.decode(b, o);

@@ -620,6 +620,7 @@ describe('subject codec', () => {
     expect(messageTypeForSubject(subjects.offer('a-1'))).toBe('aloft.v1.Offer');
     expect(messageTypeForSubject(subjects.ack('a-1'))).toBe('aloft.v1.ResultAck');
     expect(messageTypeForSubject(subjects.kill('a-1'))).toBe('aloft.v1.Kill');
+    expect(messageTypeForSubject(subjects.advertise('a-1'))).toBe('aloft.v1.AdvertiseRequest');
     expect(messageTypeForSubject(subjects.attemptStarted('a-1'))).toBe('aloft.v1.AttemptStarted');
     expect(messageTypeForSubject(subjects.attemptResult('a-1'))).toBe('aloft.v1.AttemptResult');
     expect(messageTypeForSubject(subjects.ad('a-1'))).toBe('aloft.v1.AgentAd');
@@ -638,6 +639,7 @@ describe('subject codec', () => {
       [subjects.offer('a'), { key, runId: 'r', job: fullJob }],
       [subjects.ack('a'), { key }],
       [subjects.kill('a'), { key, reason: 'orphan' }],
+      [subjects.advertise('a'), { reason: 'the scheduler has no ad for this agent' }],
       [subjects.attemptStarted('a'), { key, agent: 'a', site: 's', host: 'h' }],
       [subjects.attemptResult('a'), { key, agent: 'a', outcome: { ok: true, record: fullRecord } }],
       [

@@ -15,6 +15,7 @@ export {
   attemptResultCodec,
   resultAckCodec,
   killCodec,
+  advertiseRequestCodec,
   encodeAgentAd,
   decodeAgentAd,
   encodeHeartbeat,
@@ -31,6 +32,8 @@ export {
   decodeResultAck,
   encodeKill,
   decodeKill,
+  encodeAdvertiseRequest,
+  decodeAdvertiseRequest,
 } from './agent-codec.js';
 export {
   controlService,

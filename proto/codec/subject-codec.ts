@@ -25,6 +25,7 @@ import {
   attemptResultCodec,
   attemptStartedCodec,
   heartbeatCodec,
+  advertiseRequestCodec,
   killCodec,
   offerCodec,
   offerReplyCodec,
@@ -96,6 +97,10 @@ const ROUTES: { pattern: RegExp; route: Route }[] = [
     pattern: /^aloft\.agent\.([A-Za-z0-9_-]+)\.kill$/,
     route: { body: 'kill', codec: killCodec, agentField: false },
   },
+  {
+    pattern: /^aloft\.agent\.([A-Za-z0-9_-]+)\.advertise$/,
+    route: { body: 'advertiseRequest', codec: advertiseRequestCodec, agentField: false },
+  },
 ];
 
 const BODY_TYPE: Record<string, string> = {
@@ -107,6 +112,7 @@ const BODY_TYPE: Record<string, string> = {
   attemptResult: 'aloft.v1.AttemptResult',
   resultAck: 'aloft.v1.ResultAck',
   kill: 'aloft.v1.Kill',
+  advertiseRequest: 'aloft.v1.AdvertiseRequest',
   json: 'JSON text',
 };
 

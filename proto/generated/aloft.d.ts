@@ -1933,6 +1933,44 @@ export namespace aloft {
             public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.Kill;
         }
 
+        /** Properties of an AdvertiseRequest. */
+        interface IAdvertiseRequest {
+
+            /** AdvertiseRequest reason */
+            reason?: (string|null);
+        }
+
+        /** Represents an AdvertiseRequest. */
+        class AdvertiseRequest implements IAdvertiseRequest {
+
+            /**
+             * Constructs a new AdvertiseRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: aloft.v1.IAdvertiseRequest);
+
+            /** AdvertiseRequest reason. */
+            public reason: string;
+
+            /**
+             * Encodes the specified AdvertiseRequest message. Does not implicitly {@link aloft.v1.AdvertiseRequest.verify|verify} messages.
+             * @param message AdvertiseRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            public static encode(message: aloft.v1.IAdvertiseRequest, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an AdvertiseRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns AdvertiseRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.AdvertiseRequest;
+        }
+
         /** Properties of an Envelope. */
         interface IEnvelope {
 
@@ -1959,6 +1997,9 @@ export namespace aloft {
 
             /** Envelope kill */
             kill?: (aloft.v1.IKill|null);
+
+            /** Envelope advertiseRequest */
+            advertiseRequest?: (aloft.v1.IAdvertiseRequest|null);
 
             /** Envelope json */
             json?: (string|null);
@@ -1997,11 +2038,14 @@ export namespace aloft {
             /** Envelope kill. */
             public kill?: (aloft.v1.IKill|null);
 
+            /** Envelope advertiseRequest. */
+            public advertiseRequest?: (aloft.v1.IAdvertiseRequest|null);
+
             /** Envelope json. */
             public json?: (string|null);
 
             /** Envelope body. */
-            public body?: ("ad"|"heartbeat"|"offer"|"offerReply"|"attemptStarted"|"attemptResult"|"resultAck"|"kill"|"json");
+            public body?: ("ad"|"heartbeat"|"offer"|"offerReply"|"attemptStarted"|"attemptResult"|"resultAck"|"kill"|"advertiseRequest"|"json");
 
             /**
              * Encodes the specified Envelope message. Does not implicitly {@link aloft.v1.Envelope.verify|verify} messages.

@@ -3237,6 +3237,72 @@ export const aloft = $root.aloft = (() => {
             return Kill;
         })();
 
+        v1.AdvertiseRequest = (function() {
+
+            function AdvertiseRequest(properties) {
+                if (properties)
+                    for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            }
+
+            AdvertiseRequest.prototype.reason = "";
+
+            AdvertiseRequest.encode = function encode(message, writer, q) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (q === undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw Error("max depth exceeded");
+                if (message.reason != null && Object.hasOwnProperty.call(message, "reason"))
+                    writer.uint32(10).string(message.reason);
+                return writer;
+            };
+
+            AdvertiseRequest.decode = function decode(reader, length, error, long) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (long === undefined)
+                    long = 0;
+                if (long > $Reader.recursionLimit)
+                    throw Error("maximum nesting depth exceeded");
+                let end, message;
+                if (length === undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = new $root.aloft.v1.AdvertiseRequest();
+                while (reader.pos < end) {
+                    let tag = reader.uint32();
+                    if (tag === error)
+                        break;
+                    switch (tag >>> 3) {
+                    case 1: {
+                            message.reason = reader.string();
+                            break;
+                        }
+                    default:
+                        reader.skipType(tag & 7, long);
+                        break;
+                    }
+                }
+                if (length !== undefined) {
+                    if (reader.pos !== end)
+                        throw RangeError("index out of range");
+                    reader.len = length;
+                }
+                return message;
+            };
+
+            return AdvertiseRequest;
+        })();
+
         v1.Envelope = (function() {
 
             function Envelope(properties) {
@@ -3254,12 +3320,13 @@ export const aloft = $root.aloft = (() => {
             Envelope.prototype.attemptResult = null;
             Envelope.prototype.resultAck = null;
             Envelope.prototype.kill = null;
+            Envelope.prototype.advertiseRequest = null;
             Envelope.prototype.json = null;
 
             let $oneOfFields;
 
             Object.defineProperty(Envelope.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["ad", "heartbeat", "offer", "offerReply", "attemptStarted", "attemptResult", "resultAck", "kill", "json"]),
+                get: $util.oneOfGetter($oneOfFields = ["ad", "heartbeat", "offer", "offerReply", "attemptStarted", "attemptResult", "resultAck", "kill", "advertiseRequest", "json"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -3286,6 +3353,8 @@ export const aloft = $root.aloft = (() => {
                     $root.aloft.v1.ResultAck.encode(message.resultAck, writer.uint32(58).fork(), q + 1).ldelim();
                 if (message.kill != null && Object.hasOwnProperty.call(message, "kill"))
                     $root.aloft.v1.Kill.encode(message.kill, writer.uint32(66).fork(), q + 1).ldelim();
+                if (message.advertiseRequest != null && Object.hasOwnProperty.call(message, "advertiseRequest"))
+                    $root.aloft.v1.AdvertiseRequest.encode(message.advertiseRequest, writer.uint32(74).fork(), q + 1).ldelim();
                 if (message.json != null && Object.hasOwnProperty.call(message, "json"))
                     writer.uint32(122).string(message.json);
                 return writer;
@@ -3344,6 +3413,10 @@ export const aloft = $root.aloft = (() => {
                         }
                     case 8: {
                             message.kill = $root.aloft.v1.Kill.decode(reader, reader.uint32(), undefined, long + 1);
+                            break;
+                        }
+                    case 9: {
+                            message.advertiseRequest = $root.aloft.v1.AdvertiseRequest.decode(reader, reader.uint32(), undefined, long + 1);
                             break;
                         }
                     case 15: {

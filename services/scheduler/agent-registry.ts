@@ -180,6 +180,11 @@ export class AgentRegistry implements Placement {
     return lost;
   }
 
+  /** Whether an ad was heard from this agent (only then is it placeable). */
+  hasAd(agent: string): boolean {
+    return this.agents.get(agent)?.ad !== undefined;
+  }
+
   isLost(agent: string): boolean {
     return this.agents.get(agent)?.state === 'lost';
   }

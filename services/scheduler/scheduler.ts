@@ -25,6 +25,7 @@ import { silentLogger, type Logger } from '../../lib/logging/index.js';
 import type { Subscription, Transport } from '../../lib/transport/index.js';
 import {
   subjects,
+  type AdvertiseRequestMsg,
   type AgentAd,
   type AttemptKey,
   type AttemptResultMsg,
@@ -209,7 +210,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return w;
   }
 
-  function send(subject: string, data: KillMsg | ResultAck): void {
+  function send(subject: string, data: KillMsg | ResultAck | AdvertiseRequestMsg): void {
     try {
       transport.publish(subject, data);
     } catch (e) {
@@ -237,6 +238,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (!hb || typeof hb.agent !== 'string' || !Array.isArray(hb.running)) return;
     const { returned } = registry.onHeartbeat(hb);
     if (returned) log.info({ agent: hb.agent }, 'lost agent is back');
+    if (!registry.hasAd(hb.agent)) requestAd(hb.agent);
     for (const key of hb.running) {
       if (!keyOk(key)) continue;
       const w = engineOf(key);
@@ -250,6 +252,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
     afterReturn(returned);
     if (returned) pokeAll();
+  }
+
+  /** When we last asked each ad-less agent for its ad (monotonic ms): at most every 2 s. */
+  const adRequested = new Map<string, number>();
+  function requestAd(agent: string): void {
+    const now = registry.now();
+    if (now - (adRequested.get(agent) ?? -Infinity) < 2000) return;
+    adRequested.set(agent, now);
+    log.info({ agent }, 'heartbeat from an agent without an ad: asking for one');
+    send(subjects.advertise(agent), { reason: 'the scheduler has no ad for this agent' });
   }
 
   function onResult(msg: AttemptResultMsg): void {

@@ -1,0 +1,50 @@
+/**
+ * Long-running `aloft` processes for tests (scheduler, agents): spawned from dist/, ready
+ * when their stderr matches a pattern, stopped by pid (SIGTERM, or SIGKILL for crash tests).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { BIN, REPO } from './cli.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface Daemon {
+  proc: ChildProcess;
+  stderr(): string;
+  /** SIGTERM by pid; resolves to the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL by pid (a crash); resolves when the process is gone. */
+  kill(): Promise<void>;
+}
+
+/** Spawn `aloft ARGS` and wait until its stderr matches `ready`. */
+export async function daemon(args: string[], ready: RegExp, cwd = REPO): Promise<Daemon> {
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, ALOFT_SCHEDULER: '', ALOFT_TOKEN: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  const alive = (): boolean => proc.exitCode === null && proc.signalCode === null;
+  const d: Daemon = {
+    proc,
+    stderr: () => err,
+    async stop() {
+      if (alive()) proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (alive()) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+  for (let waited = 0; !ready.test(err); waited += 50) {
+    if (proc.exitCode !== null || waited > 30_000) {
+      await d.stop();
+      throw new Error(`aloft ${args[0]} did not start:\n${err}`);
+    }
+    await sleep(50);
+  }
+  return d;
+}
