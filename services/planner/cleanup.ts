@@ -15,7 +15,7 @@ import type { Graph } from './graph.js';
 import { OUT_STAGE } from './graph.js';
 import { NO_IDS, type PlanBuilder } from './plan-builder.js';
 import type { CleanupMode, PlannedJob } from './plan-types.js';
-import { defaultResources } from './profiles.js';
+import { HELPER_RESOURCES } from './profiles.js';
 import type { ReasonLog } from './reasons.js';
 import { REC_PRODUCED, type StoreFiles, type StoreMap } from './staging.js';
 
@@ -114,7 +114,7 @@ export function planCleanup(
       covers: NO_IDS,
       priority: Number.isFinite(priority) ? priority : 0,
       retries: defaultRetries,
-      resources: defaultResources(),
+      resources: HELPER_RESOURCES,
       deletes,
     };
     const node = builder.add(job);
@@ -122,13 +122,18 @@ export function planCleanup(
   };
 
   if (mode === 'inplace') {
-    // Group records with the same (store, readers): hash buckets with exact comparison.
+    // Group records with the same (store, readers): an open-addressing table of group
+    // indices keyed by a hash of the readers (at most half full), exact comparison on a
+    // hash match. Typed arrays only: a 1M-job workflow has millions of records.
     const dl = deletable.view();
     const groupOf = new Int32Array(dl.length);
     const groupRep = new IntList(1024);
     const groupSize = new IntList(1024);
-    const bucket = new Map<number, number>();
-    const nextInBucket = new IntList(1024);
+    const groupHash = new IntList(1024);
+    let capacity = 16;
+    while (capacity < 2 * dl.length) capacity *= 2;
+    const table = new Int32Array(capacity).fill(-1);
+    const mask = capacity - 1;
     for (let d = 0; d < dl.length; d++) {
       const r = dl[d]!;
       const st = files.store.data[r]!;
@@ -136,14 +141,18 @@ export function planCleanup(
       for (let i = rdStart[r]!; i < rdStart[r]! + rdLen[r]!; i++) {
         h = Math.imul(h ^ rd.data[i]!, 0x01000193);
       }
-      let gi = bucket.get(h) ?? -1;
-      while (gi !== -1 && !sameReaders(groupRep.data[gi]!, r)) gi = nextInBucket.data[gi]!;
+      let slot = (h ^ (h >>> 15)) & mask;
+      let gi = table[slot]!;
+      while (gi !== -1 && !(groupHash.data[gi] === h && sameReaders(groupRep.data[gi]!, r))) {
+        slot = (slot + 1) & mask;
+        gi = table[slot]!;
+      }
       if (gi === -1) {
         gi = groupRep.length;
         groupRep.push(r);
         groupSize.push(0);
-        nextInBucket.push(bucket.get(h) ?? -1);
-        bucket.set(h, gi);
+        groupHash.push(h);
+        table[slot] = gi;
       }
       groupOf[d] = gi;
       groupSize.data[gi]!++;
@@ -160,9 +169,13 @@ export function planCleanup(
       const r = groupRep.data[gi]!;
       return rd.data[rdStart[r]! + rdLen[r]! - 1]!;
     };
+    // A counting sort by last reader (a node index), ties in group order: the same order
+    // as sorting by (last reader, group), without a comparator call per comparison.
+    const readerStart = new Int32Array(builder.size + 1);
+    for (let gi = 0; gi < groups; gi++) readerStart[lastReader(gi) + 1]!++;
+    for (let v = 0; v < builder.size; v++) readerStart[v + 1]! += readerStart[v]!;
     const order = new Int32Array(groups);
-    for (let gi = 0; gi < groups; gi++) order[gi] = gi;
-    order.sort((a, b) => lastReader(a) - lastReader(b) || a - b);
+    for (let gi = 0; gi < groups; gi++) order[readerStart[lastReader(gi)]!++] = gi;
     for (let o = 0; o < groups; o++) {
       const gi = order[o]!;
       const rep = groupRep.data[gi]!;

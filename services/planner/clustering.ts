@@ -13,7 +13,7 @@ import { findCycles, printCycle, topologicalOrder, type Graph } from './graph.js
 import type { ClusterStyle } from './plan-types.js';
 import { listSome, type ProblemList } from './problems.js';
 import type { ReasonLog } from './reasons.js';
-import type { ComputeSpec } from './compute-jobs.js';
+import type { ComputeTraits } from './compute-jobs.js';
 
 export interface Cluster {
   style: ClusterStyle;
@@ -35,7 +35,7 @@ export interface Clustering {
 export function clusterJobs(
   g: Graph,
   styles: readonly ClusterStyle[],
-  specs: (ComputeSpec | undefined)[],
+  traits: readonly (ComputeTraits | undefined)[],
   transformationOf: Int32Array,
   jobSite: Int32Array,
   siteNames: readonly string[],
@@ -54,16 +54,16 @@ export function clusterJobs(
     const groups = new Map<string, number[]>();
     for (let k = 0; k < order.length; k++) {
       const j = order[k]!;
-      const spec = specs[j];
-      if (!spec || spec.label === undefined) continue;
-      const key = `${spec.label}\u0000${jobSite[j]}`;
+      const tr = traits[j];
+      if (!tr || tr.label === undefined) continue;
+      const key = `${tr.label}\u0000${jobSite[j]}`;
       const list = groups.get(key);
       if (list) list.push(j);
       else groups.set(key, [j]);
     }
     for (const members of groups.values()) {
       const first = members[0]!;
-      const label = specs[first]!.label!;
+      const label = traits[first]!.label!;
       if (members.length < 2) {
         if (reasons.wants('cluster')) {
           reasons.add(
@@ -83,19 +83,19 @@ export function clusterJobs(
     const groups = new Map<string, number[]>();
     for (let k = 0; k < order.length; k++) {
       const j = order[k]!;
-      const spec = specs[j];
-      if (!spec || clusterOf[j] !== -1 || transformationOf[j]! < 0) continue;
-      if (spec.clusterNum === 0 && spec.clusterSize === 0) continue;
-      const key = `${transformationOf[j]}\u0000${jobSite[j]}\u0000${level[j]}\u0000${spec.clusterNum}\u0000${spec.clusterSize}`;
+      const tr = traits[j];
+      if (!tr || clusterOf[j] !== -1 || transformationOf[j]! < 0) continue;
+      if (tr.clusterNum === 0 && tr.clusterSize === 0) continue;
+      const key = `${transformationOf[j]}\u0000${jobSite[j]}\u0000${level[j]}\u0000${tr.clusterNum}\u0000${tr.clusterSize}`;
       const list = groups.get(key);
       if (list) list.push(j);
       else groups.set(key, [j]);
     }
     for (const jobs of groups.values()) {
-      const spec = specs[jobs[0]!]!;
+      const tr = traits[jobs[0]!]!;
       const chunks: number[][] = [];
-      if (spec.clusterNum > 0) {
-        const k = Math.min(spec.clusterNum, jobs.length);
+      if (tr.clusterNum > 0) {
+        const k = Math.min(tr.clusterNum, jobs.length);
         const small = Math.floor(jobs.length / k);
         const big = jobs.length % k;
         let at = 0;
@@ -105,14 +105,14 @@ export function clusterJobs(
           at += size;
         }
       } else {
-        for (let at = 0; at < jobs.length; at += spec.clusterSize) {
-          chunks.push(jobs.slice(at, at + spec.clusterSize));
+        for (let at = 0; at < jobs.length; at += tr.clusterSize) {
+          chunks.push(jobs.slice(at, at + tr.clusterSize));
         }
       }
       const rule =
-        spec.clusterNum > 0
-          ? `pegasus.clusters.num=${spec.clusterNum}`
-          : `pegasus.clusters.size=${spec.clusterSize}`;
+        tr.clusterNum > 0
+          ? `pegasus.clusters.num=${tr.clusterNum}`
+          : `pegasus.clusters.size=${tr.clusterSize}`;
       for (const members of chunks) {
         if (members.length < 2) continue;
         const first = members[0]!;

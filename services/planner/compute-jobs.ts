@@ -7,9 +7,9 @@
  * fetch; container resolved from the catalog's containers). Invalid profile values are
  * Problems naming the job.
  *
- * Objects that many jobs share (executables, merged profiles of jobs without their own)
- * are built once per (transformation, site) and shared between planned jobs: plans are
- * data, to be read, not mutated.
+ * Objects that many jobs share (executables, merged profiles, resources and traits of jobs
+ * without profiles of their own) are built once per (transformation, site) and shared
+ * between planned jobs: plans are data, to be read, not mutated.
  */
 import type {
   Container,
@@ -38,8 +38,12 @@ import { displayName, type TransformationIndex } from './transformations.js';
 
 export const SUBWORKFLOW_PFN = 'aloft:subworkflow';
 
-export interface ComputeSpec {
-  job: PlannedJob;
+/**
+ * What planning reads from a compute job's profiles besides its PlannedJob (clustering,
+ * priorities, staging). Plain data, read-only: jobs of one (transformation, site) without
+ * profiles or a nodeLabel of their own share one object.
+ */
+export interface ComputeTraits {
   /** pegasus.clusters.size / .num (0 = not set). */
   clusterSize: number;
   clusterNum: number;
@@ -53,15 +57,13 @@ export interface ComputeSpec {
 
 /** What the planner reads from one merged profile set. */
 interface ProfileReading {
+  /** Frozen: shared by every planned job made from this reading. */
   resources: Resources;
   retries: number;
-  boost: number;
-  clusterSize: number;
-  clusterNum: number;
   category: string | undefined;
-  label: string | undefined;
   env: Record<string, string> | undefined;
   profiles: Profiles | undefined;
+  traits: ComputeTraits;
 }
 
 interface SiteEntry {
@@ -74,8 +76,16 @@ interface SiteEntry {
   bypassInputs: boolean;
 }
 
+/**
+ * Builds the compute PlannedJob and traits of each kept job, into `jobs` and `traits`
+ * (indexed by abstract job; undefined for jobs not planned). Flat arrays instead of one
+ * spec object per job: at 1M jobs every per-job object is a million objects for the GC.
+ */
 export class ComputeSpecs {
-  private readonly entries = new Map<string, SiteEntry | null>();
+  readonly jobs: (PlannedJob | undefined)[];
+  readonly traits: (ComputeTraits | undefined)[];
+  /** Per transformation index + 1 (0: sub-workflows), per site name. */
+  private readonly entries: Map<string, SiteEntry | null>[] = [];
   private readonly sites = new Map<string, Site>();
   private readonly containers = new Map<string, Container>();
 
@@ -84,7 +94,11 @@ export class ComputeSpecs {
     private readonly tc: TransformationIndex,
     private readonly defaultRetries: number,
     private readonly problems: ProblemList,
+    /** Number of abstract jobs. */
+    n: number,
   ) {
+    this.jobs = new Array<PlannedJob | undefined>(n);
+    this.traits = new Array<ComputeTraits | undefined>(n);
     for (const s of loaded.sites.sites) if (!this.sites.has(s.name)) this.sites.set(s.name, s);
     for (const c of loaded.transformations.containers) {
       if (!this.containers.has(c.name)) this.containers.set(c.name, c);
@@ -92,8 +106,8 @@ export class ComputeSpecs {
   }
 
   private entry(ti: number, site: string, job: Job): SiteEntry | null {
-    const key = `${ti}\u0000${site}`;
-    const hit = this.entries.get(key);
+    const bySite = (this.entries[ti + 1] ??= new Map<string, SiteEntry | null>());
+    const hit = bySite.get(site);
     if (hit !== undefined) return hit;
     const siteProfiles = this.sites.get(site)?.profiles;
     let made: SiteEntry | null;
@@ -157,47 +171,54 @@ export class ComputeSpecs {
         };
       }
     }
-    this.entries.set(key, made);
+    bySite.set(site, made);
     return made;
   }
 
-  /** The keys the planner reads from merged profiles; Problems go to `bad`. */
-  private read(merged: Profiles, bad: (message: string, hint: string) => void): ProfileReading {
-    const boost =
-      profile(merged, 'dagman', 'priority') !== undefined
-        ? integerProfile(merged, 'dagman', 'priority', bad)
-        : integerProfile(merged, 'condor', 'priority', bad);
-    const env = merged['env'];
-    return {
-      resources: resourcesOf(merged, bad),
-      retries:
-        numberProfile(merged, 'dagman', 'retry', NON_NEGATIVE_INT, bad) ?? this.defaultRetries,
-      boost: boost ?? 0,
-      clusterSize: numberProfile(merged, 'pegasus', 'clusters.size', POSITIVE_INT, bad) ?? 0,
-      clusterNum: numberProfile(merged, 'pegasus', 'clusters.num', POSITIVE_INT, bad) ?? 0,
-      category: profile(merged, 'dagman', 'category'),
-      label: profile(merged, 'pegasus', 'label'),
-      env: env && Object.keys(env).length > 0 ? env : undefined,
-      profiles: isEmptyProfiles(merged) ? undefined : merged,
-    };
-  }
-
-  /** The compute PlannedJob of `job` on `site` (parents, priority, io filled in later). */
-  spec(job: Job, ti: number, site: string): ComputeSpec | undefined {
-    const e = this.entry(ti, site, job);
-    if (!e) return undefined;
+  /** The keys the planner reads from merged profiles; Problems name `job`. */
+  private read(merged: Profiles, e: SiteEntry, job: Job): ProfileReading {
     const bad = (message: string, hint: string): void =>
       this.problems.add(`bad profile ${message.split(' ')[1] ?? ''}`, {
         where: jobWhere(this.loaded.sources.workflow, job.id),
         message,
         hint,
       });
+    const boost =
+      profile(merged, 'dagman', 'priority') !== undefined
+        ? integerProfile(merged, 'dagman', 'priority', bad)
+        : integerProfile(merged, 'condor', 'priority', bad);
+    const env = merged['env'];
+    return {
+      resources: Object.freeze(resourcesOf(merged, bad)),
+      retries:
+        numberProfile(merged, 'dagman', 'retry', NON_NEGATIVE_INT, bad) ?? this.defaultRetries,
+      category: profile(merged, 'dagman', 'category'),
+      env: env && Object.keys(env).length > 0 ? env : undefined,
+      profiles: isEmptyProfiles(merged) ? undefined : merged,
+      traits: {
+        clusterSize: numberProfile(merged, 'pegasus', 'clusters.size', POSITIVE_INT, bad) ?? 0,
+        clusterNum: numberProfile(merged, 'pegasus', 'clusters.num', POSITIVE_INT, bad) ?? 0,
+        label: profile(merged, 'pegasus', 'label'),
+        priorityBoost: boost ?? 0,
+        bypassInputs: e.bypassInputs,
+      },
+    };
+  }
+
+  /**
+   * Plan `job` (abstract index `j`) as a compute job on `site` (parents, priority and io are
+   * filled in later): sets `jobs[j]` and `traits[j]`, or leaves them undefined when the
+   * transformation has no entry usable there.
+   */
+  add(j: number, job: Job, ti: number, site: string): void {
+    const e = this.entry(ti, site, job);
+    if (!e) return;
     // Jobs without profiles of their own share one reading per (transformation, site).
     const r = isEmptyProfiles(job.profiles)
-      ? (e.reading ??= this.read(e.withWorkflow, bad))
-      : this.read(mergeProfiles([e.withWorkflow, job.profiles]), bad);
+      ? (e.reading ??= this.read(e.withWorkflow, e, job))
+      : this.read(mergeProfiles([e.withWorkflow, job.profiles]), e, job);
     const args = ti < 0 && job.file !== undefined ? [job.file, ...job.arguments] : job.arguments;
-    const planned: PlannedJob = {
+    this.jobs[j] = {
       id: job.id,
       kind: 'compute',
       site,
@@ -205,7 +226,7 @@ export class ComputeSpecs {
       covers: [job.id],
       priority: 0,
       retries: r.retries,
-      resources: { ...r.resources },
+      resources: r.resources,
       category: r.category,
       executable: e.executable,
       args,
@@ -218,13 +239,9 @@ export class ComputeSpecs {
       stderr: job.stderr,
       profiles: r.profiles,
     };
-    return {
-      job: planned,
-      clusterSize: r.clusterSize,
-      clusterNum: r.clusterNum,
-      label: r.label ?? job.nodeLabel,
-      priorityBoost: r.boost,
-      bypassInputs: e.bypassInputs,
-    };
+    this.traits[j] =
+      r.traits.label === undefined && job.nodeLabel !== undefined
+        ? { ...r.traits, label: job.nodeLabel }
+        : r.traits;
   }
 }

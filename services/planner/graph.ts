@@ -8,8 +8,8 @@
  * dangling dependencies, an lfn produced twice, an lfn both read and written by one job,
  * and cycles (each printed as `cycle: A -> B -> A`).
  */
-import type { Job, Workflow } from '../model/index.js';
-import { buildCsr, ByteList, dedupeCsr, IntList, transposeCsr, type Csr } from './int-list.js';
+import type { Dependency, Job, Workflow } from '../model/index.js';
+import { buildCsr, dedupeCsr, IntList, transposeCsr, type Csr } from './int-list.js';
 import { listSome, type ProblemList } from './problems.js';
 
 /** Input use flags. */
@@ -51,12 +51,61 @@ export function jobWhere(source: string, id: string): string {
   return `${source}: job ${id}`;
 }
 
-/** Build the graph; structural problems go to `problems`, the graph is still returned. */
+/**
+ * Build the graph; structural problems go to `problems`, the graph is still returned.
+ * Each step is its own function with one loop: at 1M jobs every loop runs long enough to be
+ * compiled on its own, and leaving one does not throw away the compiled code of the next.
+ */
 export function buildGraph(workflow: Workflow, source: string, problems: ProblemList): Graph {
-  const all = workflow.jobs;
+  const { jobs, index } = indexJobs(workflow.jobs, source, problems);
+  const n = jobs.length;
+  const files = fileRows(jobs, source, problems);
+  const { fileNames, inputs, outputs } = files;
+  const producer = findProducers(jobs, outputs, fileNames, source, problems);
+  const consumers = transposeCsr(inputs, fileNames.length);
+
+  // Edges: explicit ∪ inferred.
+  const src = new IntList(inputs.items.length + 1024);
+  const dst = new IntList(inputs.items.length + 1024);
+  explicitEdges(workflow.dependencies, index, source, problems, src, dst);
+  for (let c = 0; c < n; c++) {
+    for (let i = inputs.start[c]!; i < inputs.start[c + 1]!; i++) {
+      const p = producer[inputs.items[i]!]!;
+      if (p >= 0 && p !== c) {
+        src.push(p);
+        dst.push(c);
+      }
+    }
+  }
+  const children = dedupeCsr(buildCsr(n, src.view(), dst.view()), n);
+  const parents = transposeCsr(children, n);
+  const { order, acyclic } = topologicalOrder(n, children, parents);
+  if (!acyclic) reportCycles(jobs, children, order, source, problems);
+
+  return {
+    jobs,
+    index,
+    ...files,
+    producer,
+    consumers,
+    children,
+    parents,
+    edges: children.items.length,
+    order,
+    acyclic,
+  };
+}
+
+/** Number the jobs by id; a repeated id keeps its first job only (and is a problem). */
+function indexJobs(
+  all: readonly Job[],
+  source: string,
+  problems: ProblemList,
+): { jobs: Job[]; index: Map<string, number> } {
   const index = new Map<string, number>();
   const jobs: Job[] = [];
-  for (const job of all) {
+  for (let i = 0; i < all.length; i++) {
+    const job = all[i]!;
     const first = index.get(job.id);
     if (first !== undefined) {
       problems.add('duplicate job id', {
@@ -69,9 +118,28 @@ export function buildGraph(workflow: Workflow, source: string, problems: Problem
     index.set(job.id, jobs.length);
     jobs.push(job);
   }
-  const n = jobs.length;
+  return { jobs, index };
+}
 
-  // Number the files; each job's inputs and outputs become (job, file, flags) triples.
+type FileRows = Pick<
+  Graph,
+  'fileNames' | 'fileIndex' | 'fileSize' | 'inputs' | 'inputFlags' | 'outputs' | 'outputFlags'
+>;
+
+/**
+ * Number the files and fill each job's input and output rows (use order, repeats within a
+ * job dropped). Jobs are visited in index order, so the rows come out in CSR order directly
+ * (no counting sort afterwards).
+ */
+function fileRows(jobs: readonly Job[], source: string, problems: ProblemList): FileRows {
+  const n = jobs.length;
+  // Per file: size (NaN: not declared) and the stamps of per-job de-duplication (job index
+  // + 1 when seen in this job). They grow with the files numbered so far rather than being
+  // sized for the worst case (one file per use): at 1M jobs that bound is ~10M entries, and
+  // large short-lived buffers make V8 collect the whole (multi-GB) heap early.
+  let sizes = new Float64Array(n + 1024).fill(NaN);
+  let stampIn = new Int32Array(sizes.length);
+  let stampOut = new Int32Array(sizes.length);
   const fileIndex = new Map<string, number>();
   const fileNames: string[] = [];
   const intern = (lfn: string): number => {
@@ -80,32 +148,37 @@ export function buildGraph(workflow: Workflow, source: string, problems: Problem
       f = fileNames.length;
       fileIndex.set(lfn, f);
       fileNames.push(lfn);
+      if (f === sizes.length) {
+        const grown = new Float64Array(2 * f).fill(NaN);
+        grown.set(sizes);
+        sizes = grown;
+        stampIn = grownInts(stampIn, 2 * f);
+        stampOut = grownInts(stampOut, 2 * f);
+      }
     }
     return f;
   };
-  // Sized once from the number of uses (+ stdin/stdout/stderr): no regrowth at 1M jobs.
-  let totalUses = 0;
-  for (const job of jobs) totalUses += job.uses.length + 3;
-  const inJob = new IntList(totalUses);
-  const inFile = new IntList(totalUses);
-  const inFlagList = new ByteList(totalUses);
-  const outJob = new IntList(totalUses);
-  const outFile = new IntList(totalUses);
-  const outFlagList = new ByteList(totalUses);
-  // Every file is named by at least one use, so `totalUses` bounds the file count too.
-  const sizes = new Float64Array(totalUses + 1).fill(NaN);
   const noteSize = (f: number, size: number): void => {
     if (Number.isFinite(size) && Number.isNaN(sizes[f]!)) sizes[f] = size;
   };
-  // Per-job de-duplication: stamps indexed by file (job index + 1 when seen in this job).
-  const stampIn = new Int32Array(totalUses + 1);
-  const stampOut = new Int32Array(totalUses + 1);
+  // Rows sized once from the number of uses (+ stdin/stdout/stderr): no regrowth.
+  let totalUses = 0;
+  for (let j = 0; j < n; j++) totalUses += jobs[j]!.uses.length + 3;
+  const inStart = new Int32Array(n + 1);
+  const inFile = new Int32Array(totalUses);
+  const inFlags = new Uint8Array(totalUses);
+  let nIn = 0;
+  const outStart = new Int32Array(n + 1);
+  const outFile = new Int32Array(totalUses);
+  const outFlags = new Uint8Array(totalUses);
+  let nOut = 0;
 
   for (let j = 0; j < n; j++) {
     const job = jobs[j]!;
     const stamp = j + 1;
     const uses = job.uses;
     // outputs first, so an lfn used both ways is noticed whichever order uses are written
+    outStart[j] = nOut;
     for (let u = 0; u <= uses.length + 1; u++) {
       let lfn: string | undefined;
       let flags = OUT_STAGE | OUT_REGISTER; // stdout/stderr: staged and registered
@@ -127,10 +200,10 @@ export function buildGraph(workflow: Workflow, source: string, problems: Problem
       if (size !== undefined) noteSize(f, size);
       if (stampOut[f] === stamp) continue;
       stampOut[f] = stamp;
-      outJob.push(j);
-      outFile.push(f);
-      outFlagList.push(flags);
+      outFile[nOut] = f;
+      outFlags[nOut++] = flags;
     }
+    inStart[j] = nIn;
     for (let u = 0; u <= uses.length; u++) {
       let lfn: string | undefined;
       let flags = 0;
@@ -160,24 +233,41 @@ export function buildGraph(workflow: Workflow, source: string, problems: Problem
       }
       if (stampIn[f] === stamp) continue;
       stampIn[f] = stamp;
-      inJob.push(j);
-      inFile.push(f);
-      inFlagList.push(flags);
+      inFile[nIn] = f;
+      inFlags[nIn++] = flags;
     }
   }
-  const nFiles = fileNames.length;
-  const fileSize = sizes.slice(0, nFiles);
+  outStart[n] = nOut;
+  inStart[n] = nIn;
+  // Rows copied to their exact length.
+  return {
+    fileNames,
+    fileIndex,
+    fileSize: sizes.slice(0, fileNames.length),
+    inputs: { start: inStart, items: inFile.slice(0, nIn) },
+    inputFlags: inFlags.slice(0, nIn),
+    outputs: { start: outStart, items: outFile.slice(0, nOut) },
+    outputFlags: outFlags.slice(0, nOut),
+  };
+}
 
-  // CSR rows keep use order because buildCsr fills stably.
-  const inputs = buildCsr(n, inJob.view(), inFile.view());
-  const inputFlags = reorderFlags(n, inJob.view(), inFlagList.view());
-  const outputs = buildCsr(n, outJob.view(), outFile.view());
-  const outputFlags = reorderFlags(n, outJob.view(), outFlagList.view());
+function grownInts(a: Int32Array<ArrayBuffer>, length: number): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(length);
+  grown.set(a);
+  return grown;
+}
 
-  // Producers: one job per lfn.
-  const producer = new Int32Array(nFiles).fill(-1);
+/** The producing job of each file (-1: none); an lfn produced twice is a problem. */
+function findProducers(
+  jobs: readonly Job[],
+  outputs: Csr,
+  fileNames: readonly string[],
+  source: string,
+  problems: ProblemList,
+): Int32Array {
+  const producer = new Int32Array(fileNames.length).fill(-1);
   const reported = new Set<number>();
-  for (let j = 0; j < n; j++) {
+  for (let j = 0; j < jobs.length; j++) {
     for (let i = outputs.start[j]!; i < outputs.start[j + 1]!; i++) {
       const f = outputs.items[i]!;
       const p = producer[f]!;
@@ -193,24 +283,34 @@ export function buildGraph(workflow: Workflow, source: string, problems: Problem
       }
     }
   }
-  const consumers = transposeCsr(inputs, nFiles);
+  return producer;
+}
 
-  // Edges: explicit ∪ inferred.
-  const src = new IntList(totalUses);
-  const dst = new IntList(totalUses);
+/** The `jobDependencies` edges as (src, dst) pairs; unknown ids are problems. */
+function explicitEdges(
+  deps: readonly Dependency[],
+  index: ReadonlyMap<string, number>,
+  source: string,
+  problems: ProblemList,
+  src: IntList,
+  dst: IntList,
+): void {
   const dangling = new Map<string, string[]>();
   const noteDangling = (unknown: string, role: string): void => {
     const list = dangling.get(unknown);
     if (list) list.push(role);
     else dangling.set(unknown, [role]);
   };
-  for (const dep of workflow.dependencies) {
+  for (let d = 0; d < deps.length; d++) {
+    const dep = deps[d]!;
     const p = index.get(dep.id);
     if (p === undefined) {
       noteDangling(dep.id, `parent of ${listSome(dep.children, 3)}`);
       continue;
     }
-    for (const child of dep.children) {
+    const kids = dep.children;
+    for (let k = 0; k < kids.length; k++) {
+      const child = kids[k]!;
       const c = index.get(child);
       if (c === undefined) {
         noteDangling(child, `child of ${dep.id}`);
@@ -227,48 +327,6 @@ export function buildGraph(workflow: Workflow, source: string, problems: Problem
       hint: `add a job with id ${unknown} or remove it from jobDependencies`,
     });
   }
-  for (let c = 0; c < n; c++) {
-    for (let i = inputs.start[c]!; i < inputs.start[c + 1]!; i++) {
-      const p = producer[inputs.items[i]!]!;
-      if (p >= 0 && p !== c) {
-        src.push(p);
-        dst.push(c);
-      }
-    }
-  }
-  const children = dedupeCsr(buildCsr(n, src.view(), dst.view()), n);
-  const parents = transposeCsr(children, n);
-  const { order, acyclic } = topologicalOrder(n, children, parents);
-  if (!acyclic) reportCycles(jobs, children, order, source, problems);
-
-  return {
-    jobs,
-    index,
-    fileNames,
-    fileIndex,
-    fileSize,
-    inputs,
-    inputFlags,
-    outputs,
-    outputFlags,
-    producer,
-    consumers,
-    children,
-    parents,
-    edges: children.items.length,
-    order,
-    acyclic,
-  };
-}
-
-/** Flags listed in use order, rearranged to follow the CSR built from the same pairs. */
-function reorderFlags(rows: number, rowOf: Int32Array, flags: Uint8Array): Uint8Array {
-  const start = new Int32Array(rows + 1);
-  for (let i = 0; i < rowOf.length; i++) start[rowOf[i]! + 1]!++;
-  for (let r = 0; r < rows; r++) start[r + 1]! += start[r]!;
-  const out = new Uint8Array(rowOf.length);
-  for (let i = 0; i < rowOf.length; i++) out[start[rowOf[i]!]!++] = flags[i]!;
-  return out;
 }
 
 /** Kahn's algorithm; ready jobs are taken first-in first-out, roots in index order. */

@@ -26,29 +26,6 @@ export class IntList {
   }
 }
 
-/** A growable list of bytes (flags per use). */
-export class ByteList {
-  data: Uint8Array;
-  length = 0;
-
-  constructor(capacity = 16) {
-    this.data = new Uint8Array(Math.max(4, capacity));
-  }
-
-  push(value: number): void {
-    if (this.length === this.data.length) {
-      const grown = new Uint8Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data[this.length++] = value;
-  }
-
-  view(): Uint8Array {
-    return this.data.subarray(0, this.length);
-  }
-}
-
 /**
  * Compressed sparse rows: the items of row r are `items[start[r] .. start[r+1])`.
  * Built from (row, item) pairs by counting, so no per-row arrays exist.
@@ -68,18 +45,39 @@ export function buildCsr(rows: number, rowOf: Int32Array, itemOf: Int32Array): C
   return { start, items };
 }
 
-/** Remove repeated items within each row (keeping first occurrences, in order). */
+/** Rows up to this long are de-duplicated by comparing with the row's items so far. */
+const SHORT_ROW = 16;
+
+/**
+ * Remove repeated items within each row (keeping first occurrences, in order). Short rows
+ * (nearly all of them) compare within the row, which stays in cache; only long rows use
+ * the per-item stamps, whose random access over a million-entry array is what made this
+ * dominate at 1M jobs.
+ */
 export function dedupeCsr(csr: Csr, universe: number): Csr {
   const { start, items } = csr;
   const rows = start.length - 1;
-  const mark = new Int32Array(universe);
+  let mark: Int32Array | undefined;
   const outStart = new Int32Array(rows + 1);
   const out = new Int32Array(items.length);
   let k = 0;
   for (let r = 0; r < rows; r++) {
     outStart[r] = k;
+    const from = start[r]!;
+    const to = start[r + 1]!;
+    if (to - from <= SHORT_ROW) {
+      const rowStart = k;
+      for (let i = from; i < to; i++) {
+        const v = items[i]!;
+        let seen = false;
+        for (let o = rowStart; o < k && !seen; o++) seen = out[o] === v;
+        if (!seen) out[k++] = v;
+      }
+      continue;
+    }
+    mark ??= new Int32Array(universe);
     const stamp = r + 1;
-    for (let i = start[r]!; i < start[r + 1]!; i++) {
+    for (let i = from; i < to; i++) {
       const v = items[i]!;
       if (mark[v] === stamp) continue;
       mark[v] = stamp;

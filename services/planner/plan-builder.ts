@@ -5,7 +5,7 @@
  * finish() de-duplicates parents and returns the jobs in a deterministic topological order
  * (Kahn, first-in first-out, creation order among ready jobs) with `parents` as ids.
  */
-import { JOB_ID_PATTERN, sanitizeJobId } from '../model/index.js';
+import { isJobId, sanitizeJobId } from '../model/index.js';
 import { buildCsr, dedupeCsr, IntList, transposeCsr } from './int-list.js';
 import type { PlannedJob } from './plan-types.js';
 
@@ -34,7 +34,7 @@ export class PlanBuilder {
 
   /** A fresh id from `base` (sanitised to [A-Za-z0-9_-]); `_2`, `_3`... on collision. */
   uniqueId(base: string): string {
-    const clean = JOB_ID_PATTERN.test(base) ? base : sanitizeJobId(base);
+    const clean = isJobId(base) ? base : sanitizeJobId(base);
     if (!this.used.has(clean) && !this.taken(clean)) {
       this.used.add(clean);
       return clean;
@@ -85,13 +85,13 @@ export class PlanBuilder {
     }
     const indeg = new Int32Array(n);
     for (let v = 0; v < n; v++) indeg[v] = parents.start[v + 1]! - parents.start[v]!;
-    const order: PlannedJob[] = [];
+    const order = new Array<PlannedJob>(n);
     const queue = new Int32Array(n);
     let tail = 0;
     for (let v = 0; v < n; v++) if (indeg[v] === 0) queue[tail++] = v;
     for (let head = 0; head < tail; head++) {
       const u = queue[head]!;
-      order.push(this.jobs[u]!);
+      order[head] = this.jobs[u]!;
       for (let i = children.start[u]!; i < children.start[u + 1]!; i++) {
         const c = children.items[i]!;
         if (--indeg[c]! === 0) queue[tail++] = c;

@@ -13,7 +13,8 @@
 import { AloftError } from '../../lib/errors/index.js';
 import type { LoadedWorkflow } from '../model/index.js';
 import { clusterJobs, type Cluster } from './clustering.js';
-import { ComputeSpecs, type ComputeSpec } from './compute-jobs.js';
+import { ComputeSpecs } from './compute-jobs.js';
+import type { Graph } from './graph.js';
 import { planCleanup } from './cleanup.js';
 import { normaliseOptions } from './options.js';
 import { NO_IDS, PlanBuilder } from './plan-builder.js';
@@ -73,14 +74,14 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
   const { siteNames, jobSite } = placement;
 
   // Compute specs.
-  const specMaker = new ComputeSpecs(loaded, a.transformations, opts.defaultRetries, problems);
-  const specs = new Array<ComputeSpec | undefined>(n);
+  const specs = new ComputeSpecs(loaded, a.transformations, opts.defaultRetries, problems, n);
+  const compute = specs.jobs;
+  const traits = specs.traits;
   const bypassInputs = new Uint8Array(n);
   for (let j = 0; j < n; j++) {
     if (!kept[j]) continue;
-    const spec = specMaker.spec(g.jobs[j]!, a.transformationOf[j]!, siteNames[jobSite[j]!]!);
-    specs[j] = spec;
-    if (spec?.bypassInputs) bypassInputs[j] = 1;
+    specs.add(j, g.jobs[j]!, a.transformationOf[j]!, siteNames[jobSite[j]!]!);
+    if (traits[j]?.bypassInputs) bypassInputs[j] = 1;
   }
   throwIfAny(problems, wf.name);
 
@@ -95,14 +96,15 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
       if (kept[p] && level[p]! + 1 > l) l = level[p]! + 1;
     }
     level[j] = l;
-    const spec = specs[j]!;
-    spec.job.priority = l + spec.priorityBoost;
-    if (spec.priorityBoost !== 0) {
+    const job = compute[j]!;
+    const boost = traits[j]!.priorityBoost;
+    job.priority = l + boost;
+    if (boost !== 0) {
       if (reasons.wants('priority')) {
         reasons.add(
-          spec.job.id,
+          job.id,
           'priority',
-          `priority ${spec.job.priority} = level ${l} + ${spec.priorityBoost} from the dagman/condor priority profile`,
+          `priority ${job.priority} = level ${l} + ${boost} from the dagman/condor priority profile`,
         );
       } else reasons.count('priority');
     }
@@ -112,7 +114,7 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
   const clustering = clusterJobs(
     g,
     opts.cluster,
-    specs,
+    traits,
     a.transformationOf,
     jobSite,
     siteNames,
@@ -125,10 +127,7 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
 
   // One plan node per unit (a compute job, or the cluster holding it).
   // Edges: the abstract ones, one per staged/consumed input, and a few per helper job.
-  const builder = new PlanBuilder(
-    (id) => g.index.has(id),
-    g.edges + 2 * g.inputs.items.length + 4 * n,
-  );
+  const builder = new PlanBuilder(abstractIdTest(g), g.edges + 2 * g.inputs.items.length + 4 * n);
   const unitNode = new Int32Array(n).fill(-1);
   const units: number[] = [];
   const unitJob = new Int32Array(n).fill(-1);
@@ -140,7 +139,7 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
     if (!kept[j]) continue;
     const c = clustering.clusterOf[j]!;
     if (c < 0) {
-      const node = builder.add(specs[j]!.job);
+      const node = builder.add(compute[j]!);
       unitNode[j] = node;
       unitJob[units.length] = j;
       units.push(node);
@@ -157,7 +156,7 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
       const job = clusterJob(
         builder.uniqueId(cluster.style === 'label' ? base : `${base}_${seq}`),
         cluster,
-        specs,
+        compute,
         siteNames,
       );
       const node = builder.add(job);
@@ -204,7 +203,6 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
   });
   const storeMap: StoreMap = {
     siteNames,
-    siteIndex: placement.siteIndex,
     siteStore,
     storeUrls,
     storeSite,
@@ -222,7 +220,7 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
     stores: storeMap,
     jobSite,
     level,
-    compute: specs.map((s) => s?.job),
+    compute,
     bypassInputs,
     unitNode,
     units,
@@ -245,7 +243,7 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
         const p = g.parents.items[i]!;
         if (clustering.clusterOf[p] === c) parents.push(g.jobs[p]!.id);
       }
-      specs[j]!.job.parents = parents;
+      compute[j]!.parents = parents;
     }
   }
 
@@ -263,13 +261,28 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
   };
 }
 
+/**
+ * Is `id` an abstract job's id? Asked for every helper job id the builder makes. Those ids
+ * all contain '_' (stage_in_..., cleanup_...), and only the abstract ids that contain one
+ * can equal them: a small set (usually empty) answers instead of the map of every job.
+ * Exact for any id.
+ */
+function abstractIdTest(g: Graph): (id: string) => boolean {
+  const withUnderscore = new Set<string>();
+  for (let j = 0; j < g.jobs.length; j++) {
+    const id = g.jobs[j]!.id;
+    if (id.includes('_')) withUnderscore.add(id);
+  }
+  return (id) => (id.includes('_') ? withUnderscore.has(id) : g.index.has(id));
+}
+
 function clusterJob(
   id: string,
   cluster: Cluster,
-  specs: (ComputeSpec | undefined)[],
+  compute: readonly (PlannedJob | undefined)[],
   siteNames: readonly string[],
 ): PlannedJob {
-  const members = cluster.members.map((j) => specs[j]!.job);
+  const members = cluster.members.map((j) => compute[j]!);
   const first = members[0]!;
   const resources = { ...first.resources, runtimeSec: 0 };
   let priority = first.priority;

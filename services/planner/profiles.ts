@@ -24,8 +24,13 @@ export function mergeProfiles(layers: readonly (Profiles | undefined)[]): Profil
   return out;
 }
 
+/** No namespace holds a key (runs once per job: for-in, no key lists). */
 export function isEmptyProfiles(p: Profiles): boolean {
-  for (const ns of Object.keys(p)) if (Object.keys(p[ns] ?? {}).length > 0) return false;
+  for (const ns in p) {
+    if (!Object.hasOwn(p, ns)) continue;
+    const values = p[ns];
+    for (const key in values) if (Object.hasOwn(values, key)) return false;
+  }
   return true;
 }
 
@@ -121,5 +126,11 @@ export function resourcesOf(p: Profiles, bad: (message: string, hint: string) =>
 export function defaultResources(): Resources {
   return { cores: 1, memoryMb: 0, diskMb: 0, runtimeSec: 0, gpus: 0 };
 }
+
+/**
+ * The resources of every helper job (transfers, registration, cleanup): one frozen object
+ * shared by all of them, as plans are data to read.
+ */
+export const HELPER_RESOURCES: Resources = Object.freeze(defaultResources());
 
 export { POSITIVE_INT, NON_NEGATIVE_INT };

@@ -11,29 +11,46 @@ type Decision = Reason['decision'];
 
 export class ReasonLog {
   private readonly kept: Reason[] = [];
-  private readonly counts = new Map<Decision, number>();
+  /** Decisions per kind (asked about once per job or file: a record, not a map). */
+  private readonly counts: Record<Decision, number> = {
+    skip: 0,
+    site: 0,
+    cluster: 0,
+    stage: 0,
+    cleanup: 0,
+    register: 0,
+    priority: 0,
+    resources: 0,
+  };
+  /** Kinds in the order of their first decision: the order of the summaries in list(). */
+  private readonly seen: Decision[] = [];
 
   constructor(private readonly cap = REASONS_PER_DECISION) {}
 
   /** Is there room for another reason of this kind? Lets callers skip building messages. */
   wants(decision: Decision): boolean {
-    return (this.counts.get(decision) ?? 0) < this.cap;
+    return this.counts[decision] < this.cap;
   }
 
   add(subject: string, decision: Decision, message: string): void {
-    const n = (this.counts.get(decision) ?? 0) + 1;
-    this.counts.set(decision, n);
-    if (n <= this.cap) this.kept.push({ subject, decision, message });
+    if (this.bump(decision) <= this.cap) this.kept.push({ subject, decision, message });
   }
 
   /** Count a decision whose message was not built because `wants` said no. */
   count(decision: Decision): void {
-    this.counts.set(decision, (this.counts.get(decision) ?? 0) + 1);
+    this.bump(decision);
+  }
+
+  private bump(decision: Decision): number {
+    const n = ++this.counts[decision];
+    if (n === 1) this.seen.push(decision);
+    return n;
   }
 
   list(): Reason[] {
     const out = [...this.kept];
-    for (const [decision, n] of this.counts) {
+    for (const decision of this.seen) {
+      const n = this.counts[decision];
       if (n > this.cap) {
         out.push({
           subject: '*',

@@ -10,7 +10,7 @@
  * `round-robin` cycles through each candidate list. Sub-workflow jobs run on `local`, where
  * Pegasus runs them too.
  */
-import { validateSiteName, type Job, type Transformation } from '../model/index.js';
+import { validateSiteName, type Job } from '../model/index.js';
 import { jobWhere, type Graph } from './graph.js';
 import type { PlanOptions } from './plan-types.js';
 import type { ProblemList } from './problems.js';
@@ -30,6 +30,8 @@ interface Candidates {
   list: string[];
   installed: string[];
   stageable: string[];
+  /** The transformation profiles' pin, if any (the lowest layer of pinOf). */
+  pin: Pin | undefined;
 }
 
 /** mulberry32: tiny, fast, good enough to spread jobs; identical across platforms. */
@@ -44,17 +46,17 @@ export function prng(seed: number): () => number {
   };
 }
 
-function pinOf(job: Job, workflowProfiles: Job['profiles'], t: Transformation | undefined) {
-  for (const [layer, label] of [
-    [job.profiles, 'job'],
-    [workflowProfiles, 'workflow'],
-    [t?.profiles, 'transformation'],
-  ] as const) {
-    const sel = layer?.['selector']?.['execution.site'];
-    if (sel !== undefined) return { site: sel, key: `selector.execution.site (${label} profile)` };
-    const hint = layer?.['hints']?.['execution.site'];
-    if (hint !== undefined) return { site: hint, key: `hints.execution.site (${label} profile)` };
-  }
+interface Pin {
+  site: string;
+  key: string;
+}
+
+/** The pin of one profile layer (`label`: job, workflow, transformation), if it has one. */
+function layerPin(layer: Job['profiles'] | undefined, label: string): Pin | undefined {
+  const sel = layer?.['selector']?.['execution.site'];
+  if (sel !== undefined) return { site: sel, key: `selector.execution.site (${label} profile)` };
+  const hint = layer?.['hints']?.['execution.site'];
+  if (hint !== undefined) return { site: hint, key: `hints.execution.site (${label} profile)` };
   return undefined;
 }
 
@@ -110,10 +112,12 @@ export function selectSites(
     if (allowed.length === 0) list = listed;
     else if (stageable.length > 0) list = [...allowed];
     else list = allowed.filter((s) => listed.includes(s));
-    const c = { list, installed, stageable };
+    const c = { list, installed, stageable, pin: layerPin(t.profiles, 'transformation') };
     candidateCache.set(ti, c);
     return c;
   };
+  // Pins: job > workflow > transformation; the last two are read once, not per job.
+  const workflowPin = layerPin(workflowProfiles, 'workflow');
 
   const random = prng(options.seed);
   const roundRobin = new Map<string, number>();
@@ -123,9 +127,10 @@ export function selectSites(
     const job = g.jobs[j]!;
     const ti = transformationOf[j]!;
     const t = ti >= 0 ? tc.get(ti) : undefined;
-    const pin = pinOf(job, workflowProfiles, t);
+    const jobPin = layerPin(job.profiles, 'job') ?? workflowPin;
 
     if (!t) {
+      const pin = jobPin;
       const site = pin?.site ?? SUBWORKFLOW_SITE;
       jobSite[j] = siteOf(site, job.id);
       if (reasons.wants('site')) {
@@ -141,6 +146,7 @@ export function selectSites(
     }
 
     const c = candidatesOf(ti);
+    const pin = jobPin ?? c.pin;
     if (pin) {
       const possible = c.installed.includes(pin.site) || c.stageable.length > 0;
       if (!possible) {

@@ -23,8 +23,8 @@
 import { IN_BYPASS, IN_FOR_PLANNING, OUT_OPTIONAL, OUT_REGISTER, OUT_STAGE } from './graph.js';
 import type { Graph } from './graph.js';
 import { NO_IDS, type PlanBuilder } from './plan-builder.js';
-import type { PlannedFile, PlannedJob, Registration, Transfer } from './plan-types.js';
-import { defaultResources } from './profiles.js';
+import type { Checksum, PlannedFile, PlannedJob, Registration, Transfer } from './plan-types.js';
+import { HELPER_RESOURCES } from './profiles.js';
 import type { ReasonLog } from './reasons.js';
 import { orderLocations, type Location, type ReplicaIndex } from './replicas.js';
 import { AVAIL_OUTPUT_STORE } from './reuse.js';
@@ -122,7 +122,6 @@ export class StoreFiles {
 /** Sites and their stores; sites with the same store URL share one store index. */
 export interface StoreMap {
   siteNames: readonly string[];
-  siteIndex: ReadonlyMap<string, number>;
   /** Store index per site index. */
   siteStore: Int32Array;
   storeUrls: string[];
@@ -169,12 +168,19 @@ interface PendingStageIn {
   entry: PlannedFile;
 }
 
-function fileEntry(g: Graph, f: number, url: string, extra?: Partial<PlannedFile>): PlannedFile {
+/** The entry of file `f` at `url` (positional extras: this runs for every use of every job). */
+function fileEntry(
+  g: Graph,
+  f: number,
+  url: string,
+  checksum?: Checksum,
+  optional = false,
+): PlannedFile {
   const size = g.fileSize[f]!;
   const pf: PlannedFile = { lfn: g.fileNames[f]!, url };
   if (!Number.isNaN(size)) pf.size = size;
-  if (extra?.checksum) pf.checksum = extra.checksum;
-  if (extra?.optional) pf.optional = true;
+  if (checksum) pf.checksum = checksum;
+  if (optional) pf.optional = true;
   return pf;
 }
 
@@ -193,7 +199,7 @@ function helperJob(
     covers: NO_IDS,
     priority,
     retries,
-    resources: defaultResources(),
+    resources: HELPER_RESOURCES,
   };
 }
 
@@ -228,7 +234,7 @@ export function stage(x: StagingInput): void {
       const f = outputs.items[i]!;
       const r = files.add(f, store, REC_PRODUCED, u);
       const optional = (outputFlags[i]! & OUT_OPTIONAL) !== 0;
-      const entry = fileEntry(g, f, base + fileNames[f]!, { optional });
+      const entry = fileEntry(g, f, base + fileNames[f]!, undefined, optional);
       if (!optional) files.entry[r] = entry;
       outs[i - outputs.start[j]!] = entry;
     }
@@ -293,7 +299,7 @@ export function stage(x: StagingInput): void {
             `job ${job.id} reads ${lfn} in place from ${bypass.url} (${flags & IN_BYPASS ? 'bypass set on the file use' : 'transformation/container bypass'}); no stage-in`,
           );
         } else reasons.count('stage');
-        ins[nIn++] = fileEntry(g, f, bypass.url, { checksum: bypass.checksum });
+        ins[nIn++] = fileEntry(g, f, bypass.url, bypass.checksum);
         continue;
       }
       const dest = base + lfn;
@@ -306,7 +312,7 @@ export function stage(x: StagingInput): void {
             `already in the ${stores.siteNames[site]} store at ${dest}; not staged, never cleaned up`,
           );
         } else reasons.count('stage');
-        const entry = fileEntry(g, f, dest, { checksum: there.checksum });
+        const entry = fileEntry(g, f, dest, there.checksum);
         (inPlaceAt[store] ??= new Map()).set(f, entry);
         ins[nIn++] = entry;
         continue;
@@ -324,7 +330,7 @@ export function stage(x: StagingInput): void {
           priority: job.priority,
           sources: locs,
           consumers: [],
-          entry: fileEntry(g, f, dest, { checksum: locs[0]?.checksum }),
+          entry: fileEntry(g, f, dest, locs[0]?.checksum),
         });
       }
       pending[t]!.consumers.push(u);
@@ -427,13 +433,14 @@ export function stage(x: StagingInput): void {
           return tr;
         });
         const node = builder.add(job);
-        for (const t of chunk) {
-          const s = pending[t]!;
+        for (let i = 0; i < chunk.length; i++) {
+          const s = pending[chunk[i]!]!;
           const r = files.add(s.f, s.store, REC_STAGED, node);
           files.entry[r] = s.entry;
-          for (const c of s.consumers) {
-            builder.addEdge(node, c);
-            files.addReader(r, c);
+          const consumers = s.consumers;
+          for (let k = 0; k < consumers.length; k++) {
+            builder.addEdge(node, consumers[k]!);
+            files.addReader(r, consumers[k]!);
           }
           if (reasons.wants('stage')) {
             const src = s.sources[0]!;
@@ -453,13 +460,14 @@ export function stage(x: StagingInput): void {
     for (let k = 0; k < x.units.length; k++) {
       const u = x.units[k]!;
       const unit = builder.jobs[u]!;
-      const store = stores.siteStore[stores.siteIndex.get(unit.site)!]!;
+      const members = x.clusterMembers.size > 0 ? x.clusterMembers.get(u) : undefined;
+      const count = members ? members.length : 1;
+      // A unit runs where its jobs run (a cluster's members share one site).
+      const store = stores.siteStore[jobSite[members ? members[0]! : x.unitJob[k]!]!]!;
       const base = stores.storeUrls[store]!;
       let transfers: Transfer[] | undefined;
       let registrations: Registration[] | undefined;
       let readRecords: number[] | undefined;
-      const members = x.clusterMembers.get(u);
-      const count = members ? members.length : 1;
       for (let m = 0; m < count; m++) {
         const j = members ? members[m]! : x.unitJob[k]!;
         for (let i = outputs.start[j]!; i < outputs.start[j + 1]!; i++) {

@@ -6,9 +6,9 @@
  */
 import type { Problem } from '../../lib/errors/index.js';
 import {
-  MAX_LFN_LENGTH,
+  isJobId,
   nameHint,
-  SAFE_NAME_PATTERN,
+  validateLfn,
   validateName,
   type LoadedWorkflow,
 } from '../model/index.js';
@@ -41,7 +41,9 @@ export function analyze(loaded: LoadedWorkflow): Analysis {
   const graph = buildGraph(loaded.workflow, source, problems);
   const { jobs, fileNames, producer, consumers } = graph;
 
-  for (const job of jobs) {
+  for (let j = 0; j < jobs.length; j++) {
+    const job = jobs[j]!;
+    if (isJobId(job.id)) continue; // the one-pass check; the full one words the message
     const bad = validateName('job id', job.id);
     if (bad) {
       problems.add('bad job id', {
@@ -53,15 +55,7 @@ export function analyze(loaded: LoadedWorkflow): Analysis {
   }
   for (let f = 0; f < fileNames.length; f++) {
     const lfn = fileNames[f]!;
-    // Fast path for the common one-segment name; the full rule (names.ts) for the rest.
-    if (
-      lfn.length <= MAX_LFN_LENGTH &&
-      SAFE_NAME_PATTERN.test(lfn) &&
-      lfn !== '.' &&
-      lfn !== '..'
-    ) {
-      continue;
-    }
+    if (validateLfn(lfn) === undefined) continue; // one pass over the name, no allocation
     const bad = validateName('lfn', lfn);
     if (!bad) continue;
     const user = producer[f]! >= 0 ? producer[f]! : consumers.items[consumers.start[f]!];
@@ -92,14 +86,20 @@ export function analyze(loaded: LoadedWorkflow): Analysis {
   const { inputs, inputFlags } = graph;
   for (let f = 0; f < fileNames.length; f++) {
     if (producer[f]! >= 0) continue;
+    // The list of jobs needing the file is built only for a message (a shared input can
+    // have a consumer in every job).
+    let needed = false;
+    for (let i = consumers.start[f]!; i < consumers.start[f + 1]! && !needed; i++) {
+      needed = !planningOnly(inputs, inputFlags, consumers.items[i]!, f);
+    }
+    if (!needed) continue;
+    const lfn = fileNames[f]!;
+    if (replicas.has(lfn)) continue;
     const needers: string[] = [];
     for (let i = consumers.start[f]!; i < consumers.start[f + 1]!; i++) {
       const c = consumers.items[i]!;
       if (!planningOnly(inputs, inputFlags, c, f)) needers.push(jobs[c]!.id);
     }
-    if (needers.length === 0) continue;
-    const lfn = fileNames[f]!;
-    if (replicas.has(lfn)) continue;
     problems.add('missing input', {
       where: jobWhere(source, needers[0]!),
       message: `input ${lfn} is produced by no job and has no replica (needed by ${listSome(needers)})`,

@@ -15,12 +15,19 @@ export function anchorPfn(pfn: string, baseDir: string): string {
   return path.resolve(baseDir, pfn);
 }
 
+/** True when some location's pfn is relative (most catalogs have none: nothing is copied). */
+function anyRelative(locations: readonly { pfn: string }[]): boolean {
+  for (const l of locations) if (!URL_SCHEME.test(l.pfn) && !path.isAbsolute(l.pfn)) return true;
+  return false;
+}
+
 export function anchorReplicaCatalog(rc: ReplicaCatalog, baseDir: string): ReplicaCatalog {
   return {
-    replicas: rc.replicas.map((r) => ({
-      ...r,
-      pfns: r.pfns.map((p) => ({ ...p, pfn: anchorPfn(p.pfn, baseDir) })),
-    })),
+    replicas: rc.replicas.map((r) =>
+      anyRelative(r.pfns)
+        ? { ...r, pfns: r.pfns.map((p) => ({ ...p, pfn: anchorPfn(p.pfn, baseDir) })) }
+        : r,
+    ),
   };
 }
 

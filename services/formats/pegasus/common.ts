@@ -27,17 +27,26 @@ export const PROFILE_NAMESPACES: ReadonlySet<string> = new Set([
   'aloft',
 ]);
 
+/**
+ * What a job, file use or catalog entry without `profiles:` / `metadata:` holds: one shared
+ * object instead of one per entry (a 100k-job workflow has ~500k of them). Frozen, because
+ * the model is data to read: a write into the shared object fails loudly instead of
+ * changing every entry at once.
+ */
+export const EMPTY_PROFILES: Profiles = Object.freeze({}) as Profiles;
+export const EMPTY_METADATA: Metadata = Object.freeze({}) as Metadata;
+
 // An environment variable name cannot contain '=' or NUL; Pegasus' schema is stricter still.
 const ENV_KEY = /^[A-Za-z0-9_.-]+$/;
 
 /**
- * `profiles: {namespace: {key: value}}` at `at`/`key`. Values are scalars (kept as
- * strings); `x-*` keys are dropped; an unknown namespace is dropped with a warning (Pegasus
- * would reject it).
+ * `profiles: {namespace: {key: value}}` at `at`/`key` (absent: EMPTY_PROFILES). Values are
+ * scalars (kept as strings); `x-*` keys are dropped; an unknown namespace is dropped with a
+ * warning (Pegasus would reject it).
  */
 export function readProfiles(r: DocReader, v: unknown, at: KeyPath, key: Key): Profiles {
+  if (v === undefined || v === null) return EMPTY_PROFILES;
   const out: Profiles = {};
-  if (v === undefined || v === null) return out;
   const map = r.map(v, at, key, 'a map of profile namespaces (env, pegasus, condor, ...)');
   if (!map) return out;
   const here = at.child(key);
@@ -70,10 +79,13 @@ export function readProfiles(r: DocReader, v: unknown, at: KeyPath, key: Key): P
   return out;
 }
 
-/** `metadata: {key: value}` at `at`/`key`, scalar values kept as strings; `x-*` dropped. */
+/**
+ * `metadata: {key: value}` at `at`/`key` (absent: EMPTY_METADATA), scalar values kept as
+ * strings; `x-*` dropped.
+ */
 export function readMetadata(r: DocReader, v: unknown, at: KeyPath, key: Key): Metadata {
+  if (v === undefined || v === null) return EMPTY_METADATA;
   const out: Metadata = {};
-  if (v === undefined || v === null) return out;
   const map = r.map(v, at, key);
   if (!map) return out;
   let here: KeyPath | undefined;

@@ -77,6 +77,13 @@ export class DocReader {
     readonly env: NodeJS.ProcessEnv,
     readonly problems: Problem[] = [],
     readonly warnings: string[] = [],
+    /**
+     * The document was parsed for this read and nothing else holds it: lists of plain
+     * strings (job arguments, dependency children) and dependency entries that need no
+     * conversion may become part of the model as they are, instead of being copied. False
+     * for documents a caller passes in (the model must not share their objects).
+     */
+    readonly ownsDocument = false,
   ) {}
 
   where(at: KeyPath, key?: Key): string {

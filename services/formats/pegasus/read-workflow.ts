@@ -147,7 +147,7 @@ export async function readWorkflow(
     scFile === undefined ? undefined : load(scFile, problems, signal),
   ]);
 
-  const wfReader = new DocReader(file, env, problems, warnings);
+  const wfReader = new DocReader(file, env, problems, warnings, true);
   const workflow = wfDoc.ok ? readWorkflowDocument(wfReader, wfDoc.doc) : undefined;
   let rc: ReplicaCatalog | undefined;
   let tc: TransformationCatalog | undefined;

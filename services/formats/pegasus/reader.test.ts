@@ -133,6 +133,76 @@ describe('leniency (as Pegasus reads it)', () => {
     expect(wf.dependencies).toEqual([]);
   });
 
+  it('common file uses read exactly as the general reader reads them (fields and key order)', () => {
+    const uses: Record<string, unknown>[] = [
+      { lfn: 'a', type: 'input' },
+      { lfn: 'd/b.txt', type: 'output' },
+      { lfn: 'c', type: 'checkpoint' },
+      { lfn: 'e', type: 'output', stageOut: 'false', registerReplica: 'true' },
+      { type: 'output', lfn: 'f', optional: 'true', stageOut: false },
+      { lfn: 'g', type: 'input', bypass: true, forPlanning: 'false' },
+      { lfn: 'h', type: 'input', forPlanning: 'true', optional: false },
+    ];
+    const read = (list: Record<string, unknown>[]) =>
+      workflowFromDocument(
+        { pegasus: '5.0', name: 'w', jobs: [{ id: 'j', name: 't', uses: list }] },
+        'w.yml',
+        {},
+      ).jobs[0]?.uses;
+    // An x-* key is ignored by the reader but keeps the entry off the common-shape path.
+    const general = read(uses.map((u) => ({ ...u, 'x-path': 'general' })));
+    expect(JSON.stringify(read(uses))).toBe(JSON.stringify(general));
+  });
+
+  it('a workflow read from a file equals the same document converted by workflowFromDocument', async () => {
+    const d = await layout({
+      'workflow.yml': [
+        'pegasus: 5.0.4',
+        'name: w',
+        'jobs:',
+        '- {type: job, name: t, id: A, arguments: [-o, f.a], uses: [{lfn: f.a, type: output}]}',
+        '- {type: job, name: t, id: B, arguments: [f.a], uses: [{lfn: f.a, type: input}]}',
+        '- {type: job, name: t, id: C}',
+        'jobDependencies:',
+        '- {id: A, children: [B, C]}',
+        '- {children: [C], id: B}',
+        '',
+      ].join('\n'),
+      'transformations.yml': 'pegasus: "5.0"\ntransformations: []\n',
+    });
+    const loaded = await readWorkflow(path.join(d, 'workflow.yml'), { env: {} });
+    const doc = {
+      pegasus: '5.0.4',
+      name: 'w',
+      jobs: [
+        {
+          type: 'job',
+          name: 't',
+          id: 'A',
+          arguments: ['-o', 'f.a'],
+          uses: [{ lfn: 'f.a', type: 'output' }],
+        },
+        {
+          type: 'job',
+          name: 't',
+          id: 'B',
+          arguments: ['f.a'],
+          uses: [{ lfn: 'f.a', type: 'input' }],
+        },
+        { type: 'job', name: 't', id: 'C' },
+      ],
+      jobDependencies: [
+        { id: 'A', children: ['B', 'C'] },
+        { children: ['C'], id: 'B' },
+      ],
+    };
+    const converted = workflowFromDocument(doc, 'w.yml', {});
+    expect(JSON.stringify(loaded.workflow)).toBe(JSON.stringify(converted));
+    // The caller's document is not shared with the model it converted.
+    expect(converted.dependencies[0]).not.toBe(doc.jobDependencies[0]);
+    expect(converted.jobs[0]?.arguments).not.toBe(doc.jobs[0]?.arguments);
+  });
+
   it('accepts 5.0 and 5.0.x; empty values count as absent', () => {
     for (const v of ['5.0', '5.0.4', '5.0.10', '5']) {
       expect(

@@ -13,9 +13,9 @@
  */
 import { AloftError } from '../../../lib/errors/index.js';
 import type { Dependency, FileLink, FileUse, Job, JobType, Workflow } from '../../model/types.js';
-import { JOB_ID_PATTERN, MAX_JOB_ID_LENGTH } from '../../model/names.js';
-import { readMetadata, readPegasusVersion, readProfiles } from './common.js';
-import { DocReader, KeyPath, describe, isMap, setOwn } from './doc-reader.js';
+import { isJobId, validateLfn } from '../../model/names.js';
+import { EMPTY_METADATA, readMetadata, readPegasusVersion, readProfiles } from './common.js';
+import { DocReader, KeyPath, describe, isMap, setOwn, type YamlMap } from './doc-reader.js';
 import { readReplicaCatalog } from './replica-catalog.js';
 import { readSiteCatalog } from './site-catalog.js';
 import { readTransformationCatalog } from './transformation-catalog.js';
@@ -206,14 +206,18 @@ function readJob(r: DocReader, v: unknown, at: KeyPath): Job | undefined {
     obj['version'] == null ? undefined : r.name(obj['version'], here, 'version', 'name');
   const nodeLabel = r.string(obj['nodeLabel'], here, 'nodeLabel');
 
-  const args: string[] = [];
+  let args: string[] = [];
   const argList = r.list(
     obj['arguments'],
     here,
     'arguments',
     'write arguments as a list of words, e.g. arguments: [-i, f.a, -o, f.b]',
   );
-  if (argList) {
+  if (argList && r.ownsDocument && allPlainStrings(argList)) {
+    args = argList as string[];
+  } else if (argList && argList.length > 0) {
+    args = new Array<string>(argList.length);
+    let k = 0;
     let argsAt: KeyPath | undefined;
     for (let i = 0; i < argList.length; i++) {
       const a = argList[i];
@@ -221,23 +225,26 @@ function readJob(r: DocReader, v: unknown, at: KeyPath): Job | undefined {
         typeof a === 'string' && !a.includes('${')
           ? a
           : r.string(a, (argsAt ??= here.key('arguments')), i);
-      if (s !== undefined) args.push(s);
+      if (s !== undefined) args[k++] = s;
     }
+    if (k < args.length) args.length = k;
   }
 
-  const uses: FileUse[] = [];
-  const usesAt = here.key('uses');
-  const useList = r.list(
-    obj['uses'],
-    usesAt,
-    undefined,
-    'write uses: as a list of {lfn, type} entries',
-  );
-  if (useList) {
+  let uses: FileUse[] = [];
+  const useList = r.list(obj['uses'], here, 'uses', 'write uses: as a list of {lfn, type} entries');
+  if (useList && useList.length > 0) {
+    // Sized exactly (a list grown by push from [] reserves 17 slots, for every job).
+    uses = new Array<FileUse>(useList.length);
+    let k = 0;
+    let usesAt: KeyPath | undefined;
     for (let i = 0; i < useList.length; i++) {
-      const u = readUse(r, useList[i], usesAt.index(i));
-      if (u) uses.push(u);
+      const v = useList[i];
+      const u =
+        (isMap(v) ? plainUse(v) : undefined) ??
+        readUse(r, v, (usesAt ??= here.key('uses')).index(i));
+      if (u) uses[k++] = u;
     }
+    if (k < uses.length) uses.length = k;
   }
 
   const stdin = obj['stdin'] == null ? undefined : r.name(obj['stdin'], here, 'stdin', 'lfn');
@@ -256,6 +263,84 @@ function readJob(r: DocReader, v: unknown, at: KeyPath): Job | undefined {
   if (stderr !== undefined) job.stderr = stderr;
   if (file !== undefined) job.file = file;
   return job;
+}
+
+/**
+ * The common file use read without the general machinery: `{lfn, type}` with at most the
+ * flags Pegasus' Python API writes, as `true`/`false` (or JSON booleans), and nothing that
+ * could need a message (no other key, no metadata or size, no `${`, a valid lfn). Returns
+ * exactly what readUse returns for it, or undefined to let readUse read (and report) the
+ * entry. Workflows have several uses per job: this path allocates only the FileUse.
+ */
+function plainUse(obj: YamlMap): FileUse | undefined {
+  let lfn: string | undefined;
+  let link: FileLink | undefined;
+  let stageOut: boolean | undefined;
+  let registerReplica: boolean | undefined;
+  let bypass = false;
+  let forPlanning = false;
+  let optional = false;
+  for (const k in obj) {
+    const v = obj[k];
+    switch (k) {
+      case 'lfn':
+        if (typeof v !== 'string' || v.includes('${') || validateLfn(v) !== undefined)
+          return undefined;
+        lfn = v;
+        break;
+      case 'type':
+        if (v !== 'input' && v !== 'output' && v !== 'checkpoint') return undefined;
+        link = v;
+        break;
+      case 'stageOut':
+        stageOut = plainBool(v);
+        if (stageOut === undefined) return undefined;
+        break;
+      case 'registerReplica':
+        registerReplica = plainBool(v);
+        if (registerReplica === undefined) return undefined;
+        break;
+      case 'bypass': {
+        const b = plainBool(v);
+        if (b === undefined) return undefined;
+        bypass = b;
+        break;
+      }
+      case 'forPlanning': {
+        const b = plainBool(v);
+        if (b === undefined) return undefined;
+        forPlanning = b;
+        break;
+      }
+      case 'optional': {
+        const b = plainBool(v);
+        if (b === undefined) return undefined;
+        optional = b;
+        break;
+      }
+      default:
+        return undefined;
+    }
+  }
+  if (lfn === undefined || link === undefined) return undefined;
+  const produced = link !== 'input';
+  return {
+    lfn,
+    link,
+    stageOut: stageOut ?? produced,
+    registerReplica: registerReplica ?? produced,
+    bypass,
+    forPlanning,
+    optional,
+    metadata: EMPTY_METADATA,
+  };
+}
+
+/** `true`/`false` as written by Pegasus' API (or a JSON boolean); undefined for the rest. */
+function plainBool(v: unknown): boolean | undefined {
+  if (v === 'false' || v === false) return false;
+  if (v === 'true' || v === true) return true;
+  return undefined;
 }
 
 function readUse(r: DocReader, v: unknown, at: KeyPath): FileUse | undefined {
@@ -309,7 +394,39 @@ function readUse(r: DocReader, v: unknown, at: KeyPath): FileUse | undefined {
   return use;
 }
 
+/** Every entry a string that needs no `${VAR}` expansion. */
+function allPlainStrings(list: readonly unknown[]): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (typeof v !== 'string' || v.includes('${')) return false;
+  }
+  return true;
+}
+
+/** The keys of a Dependency, in the order the model (and its JSON) has them. */
+const PLAIN_DEPENDENCY_KEYS: readonly string[] = ['id', 'children'];
+
+/**
+ * A parsed `{id, children}` entry (exactly these keys, in this order, valid job ids) is
+ * already a Dependency: with `ownsDocument`, readDependency keeps it instead of building
+ * a copy (a 100k-job workflow has about as many entries).
+ */
+function isPlainDependency(obj: YamlMap): obj is YamlMap & Dependency {
+  let keys = 0;
+  for (const k in obj) if (k !== PLAIN_DEPENDENCY_KEYS[keys++]) return false;
+  if (keys !== PLAIN_DEPENDENCY_KEYS.length) return false;
+  const id = obj['id'];
+  const children = obj['children'];
+  if (typeof id !== 'string' || !isJobId(id) || !Array.isArray(children)) return false;
+  for (let i = 0; i < children.length; i++) {
+    const c: unknown = children[i];
+    if (typeof c !== 'string' || !isJobId(c)) return false;
+  }
+  return true;
+}
+
 function readDependency(r: DocReader, v: unknown, at: KeyPath): Dependency | undefined {
+  if (r.ownsDocument && isMap(v) && isPlainDependency(v)) return v;
   const obj = r.map(v, at, undefined, 'a dependency (a map with id and children)');
   if (!obj) {
     if (v === null || v === undefined) r.problem(at, undefined, 'empty dependency entry');
@@ -320,19 +437,21 @@ function readDependency(r: DocReader, v: unknown, at: KeyPath): Dependency | und
   r.checkKeys(obj, DEPENDENCY_KEYS, here, 'a dependency');
   const idValue = r.required(obj, 'id', here, 'a dependency');
   const id = idValue === undefined ? undefined : r.name(idValue, here, 'id', 'job id');
-  const children: string[] = [];
+  let children: string[] = [];
   const list = r.list(obj['children'], here, 'children', 'write children: [ID0000002, ID0000003]');
-  if (list) {
+  if (list && list.length > 0) {
+    children = new Array<string>(list.length);
+    let k = 0;
     let childrenAt: KeyPath | undefined;
     for (let i = 0; i < list.length; i++) {
       const c = list[i];
-      if (typeof c === 'string' && JOB_ID_PATTERN.test(c) && c.length <= MAX_JOB_ID_LENGTH)
-        children.push(c);
+      if (typeof c === 'string' && isJobId(c)) children[k++] = c;
       else {
         const ok = r.name(c, (childrenAt ??= here.key('children')), i, 'job id');
-        if (ok !== undefined) children.push(ok);
+        if (ok !== undefined) children[k++] = ok;
       }
     }
+    if (k < children.length) children.length = k;
   }
   if (id === undefined) return undefined;
   return { id, children };
