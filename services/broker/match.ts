@@ -26,6 +26,7 @@ import type { PlannedJob } from '../../proto/index.js';
 import { capacityFits, CacheIndex, sitesOf, staticFit, type AgentView } from './agent-view.js';
 import { explainIdle } from './explain.js';
 import { requirementsOf, staticSignature, type Requirements } from './requirements.js';
+import { BinaryHeap } from '../../lib/heap/index.js';
 
 export interface Throttles {
   /** Most jobs of a category offered or running at once. */
@@ -96,60 +97,19 @@ interface HeapEntry {
   rank: number;
 }
 
-/** Min-heap by load: fewest slots in use, then most free cores, then id rank. */
-class LoadHeap {
-  private readonly h: HeapEntry[] = [];
-
-  get size(): number {
-    return this.h.length;
-  }
-
-  private static before(a: HeapEntry, b: HeapEntry): boolean {
-    if (a.slotsInUse !== b.slotsInUse) return a.slotsInUse < b.slotsInUse;
-    if (a.freeCores !== b.freeCores) return a.freeCores > b.freeCores;
-    return a.rank < b.rank;
-  }
-
-  push(e: HeapEntry): void {
-    const h = this.h;
-    h.push(e);
-    let c = h.length - 1;
-    while (c > 0) {
-      const p = (c - 1) >> 1;
-      if (!LoadHeap.before(h[c]!, h[p]!)) break;
-      [h[c], h[p]] = [h[p]!, h[c]!];
-      c = p;
-    }
-  }
-
-  pop(): HeapEntry | undefined {
-    const h = this.h;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last !== undefined) {
-      h[0] = last;
-      let p = 0;
-      for (;;) {
-        const l = 2 * p + 1;
-        const r = l + 1;
-        let m = p;
-        if (l < h.length && LoadHeap.before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && LoadHeap.before(h[r]!, h[m]!)) m = r;
-        if (m === p) break;
-        [h[p], h[m]] = [h[m]!, h[p]!];
-        p = m;
-      }
-    }
-    return top;
-  }
-}
+/** Heap order by load: fewest slots in use, then most free cores, then id rank. */
+const lessLoaded = (a: HeapEntry, b: HeapEntry): boolean => {
+  if (a.slotsInUse !== b.slotsInUse) return a.slotsInUse < b.slotsInUse;
+  if (a.freeCores !== b.freeCores) return a.freeCores > b.freeCores;
+  return a.rank < b.rank;
+};
 
 interface Group {
   /** members[i] === 1 when agent i is a candidate. */
   members: Uint8Array;
   /** Ready agents meeting the static requirements (with or without room now). */
   candidates: number[];
-  heap: LoadHeap;
+  heap: BinaryHeap<HeapEntry>;
   /** Resource requests that found no agent in this pass (a dominance frontier). */
   failed: Requirements[];
   /** Idle reasons by resource request, computed once. */
@@ -228,7 +188,7 @@ export function match(snapshot: MatchSnapshot): MatchResult {
     let g = groups.get(sig);
     if (g) return g;
     const members = new Uint8Array(n);
-    const heap = new LoadHeap();
+    const heap = new BinaryHeap<HeapEntry>(lessLoaded);
     const candidates: number[] = [];
     for (const i of bySite.get(r.site) ?? []) {
       if (!staticFit(agents[i]!.ad, r)) continue;

@@ -17,6 +17,7 @@ import type { AttemptKey, Failure, FailureKind, InvocationRecord } from '../../p
 import { emptyInvocationRecord, type AttemptOutcome } from '../../proto/attempt.js';
 import type { PlannedJob } from '../../proto/plan.js';
 import { AloftError } from '../../lib/errors/index.js';
+import { BinaryHeap } from '../../lib/heap/index.js';
 import type { JournalEvent, NewEvent } from '../journal/index.js';
 
 export type JobState = 'unready' | 'ready' | 'running' | 'retrying' | 'done' | 'failed';
@@ -97,60 +98,19 @@ const keyString = (k: AttemptKey): string => `${k.job}\u0000${k.attempt}\u0000${
 const sameKey = (a: AttemptKey, b: AttemptKey): boolean =>
   a.job === b.job && a.attempt === b.attempt && a.epoch === b.epoch;
 
-/** Priority desc, then plan order: a binary heap of entry indices. */
-class ReadyQueue {
-  private heap: number[] = [];
-  constructor(private readonly entries: readonly Entry[]) {}
-
-  get size(): number {
-    return this.heap.length;
-  }
-
-  private before(a: number, b: number): boolean {
-    const ea = this.entries[a]!;
-    const eb = this.entries[b]!;
-    if (ea.job.priority !== eb.job.priority) return ea.job.priority > eb.job.priority;
-    return a < b;
-  }
-
-  push(i: number): void {
-    const h = this.heap;
-    h.push(i);
-    let c = h.length - 1;
-    while (c > 0) {
-      const p = (c - 1) >> 1;
-      if (!this.before(h[c]!, h[p]!)) break;
-      [h[c], h[p]] = [h[p]!, h[c]!];
-      c = p;
-    }
-  }
-
-  pop(): number | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last !== undefined) {
-      h[0] = last;
-      let p = 0;
-      for (;;) {
-        const l = 2 * p + 1;
-        const r = l + 1;
-        let m = p;
-        if (l < h.length && this.before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.before(h[r]!, h[m]!)) m = r;
-        if (m === p) break;
-        [h[m], h[p]] = [h[p]!, h[m]!];
-        p = m;
-      }
-    }
-    return top;
-  }
+/** Priority desc, then plan order: a heap of entry indices. */
+function readyQueue(entries: readonly Entry[]): BinaryHeap<number> {
+  return new BinaryHeap<number>((a, b) => {
+    const pa = entries[a]!.job.priority;
+    const pb = entries[b]!.job.priority;
+    return pa !== pb ? pa > pb : a < b;
+  });
 }
 
 export class EngineState {
   private readonly entries: Entry[];
   private readonly byId = new Map<string, Entry>();
-  private readonly queue: ReadyQueue;
+  private readonly queue: BinaryHeap<number>;
   private readonly finishedKeys = new Set<string>();
   private readonly categoryRunning = new Map<string, number>();
   /** Ready jobs held back by their category's throttle, per category, in pop order. */
@@ -210,7 +170,7 @@ export class EngineState {
         e.waiting++;
       }
     }
-    this.queue = new ReadyQueue(this.entries);
+    this.queue = readyQueue(this.entries);
     this.counts_.unready = this.entries.length;
     for (const e of this.entries) if (e.waiting === 0) this.makeReady(e);
   }
