@@ -4,8 +4,7 @@
  * style YAML parsed here: agents/ does not import services/), ALOFT_AGENT_* variables and
  * flags, in that order of precedence; every bad key of every source is reported at once.
  */
-import path from 'node:path';
-import { flagOptions, describeSchema, type ConfigFile } from '../../lib/config/index.js';
+import { flagOptions, describeSchema } from '../../lib/config/index.js';
 import { createLogger } from '../../lib/logging/index.js';
 import {
   AGENT_ENV_PREFIX,
@@ -14,7 +13,7 @@ import {
   createAgentDaemon,
   loadAgentConfig,
 } from '../../agents/daemon/index.js';
-import { loadYamlFile } from '../../services/formats/index.js';
+import { readConfigFile } from '../config-file.js';
 import { parseFlags, positionals, str } from '../args.js';
 import { EXIT_OK, type Command } from '../command.js';
 
@@ -42,16 +41,7 @@ Exit status: 0 after a clean drain, 2 for a bad config (every problem listed).
       config: { type: 'string' },
     });
     positionals('agent', parsed, []);
-    const configPath = str(parsed, 'config');
-    let file: ConfigFile | undefined;
-    if (configPath !== undefined) {
-      const abs = path.resolve(ctx.cwd, configPath);
-      file = {
-        name: configPath,
-        dir: path.dirname(abs),
-        data: await loadYamlFile(abs, { signal: ctx.signal }),
-      };
-    }
+    const file = await readConfigFile(str(parsed, 'config'), ctx);
     const { config: _config, ...flags } = parsed.values;
     const config = loadAgentConfig({
       ...(file ? { file } : {}),

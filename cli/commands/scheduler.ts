@@ -7,7 +7,7 @@
  * --data), close the NATS connection, exit 0.
  */
 import path from 'node:path';
-import { describeSchema, flagOptions, type ConfigFile } from '../../lib/config/index.js';
+import { describeSchema, flagOptions } from '../../lib/config/index.js';
 import { createLogger } from '../../lib/logging/index.js';
 import {
   SCHEDULER_INBOX_PREFIX,
@@ -24,7 +24,7 @@ import {
   type SchedulerConfig,
   type WorkflowLoader,
 } from '../../services/control/index.js';
-import { loadYamlFile } from '../../services/formats/index.js';
+import { readConfigFile } from '../config-file.js';
 import { createScheduler } from '../../services/scheduler/index.js';
 import { parseFlags, positionals, str } from '../args.js';
 import { EXIT_OK, type Command } from '../command.js';
@@ -80,16 +80,7 @@ Exit status: 0 after a clean stop, 2 for a bad config (every problem listed).
       config: { type: 'string' },
     });
     positionals('scheduler', parsed, []);
-    const configPath = str(parsed, 'config');
-    let file: ConfigFile | undefined;
-    if (configPath !== undefined) {
-      const abs = path.resolve(ctx.cwd, configPath);
-      file = {
-        name: configPath,
-        dir: path.dirname(abs),
-        data: await loadYamlFile(abs, { signal: ctx.signal }),
-      };
-    }
+    const file = await readConfigFile(str(parsed, 'config'), ctx);
     const { config: _config, ...flags } = parsed.values;
     const config = loadSchedulerConfig({
       ...(file ? { file } : {}),
