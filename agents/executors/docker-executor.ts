@@ -33,13 +33,11 @@
  *    executor stopped it (128 + n → signal n).
  */
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { chmod, mkdir, open, realpath, stat } from 'node:fs/promises';
+import { mkdir, open, realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Duplex } from 'node:stream';
 import Docker from 'dockerode';
-import { storeError, storeFor } from '../../lib/store/index.js';
-import type { Failure } from '../../proto/index.js';
 import {
   containerSpec,
   createDemuxer,
@@ -51,7 +49,14 @@ import {
   type BindMount,
   type DaemonAddress,
 } from './docker/index.js';
-import { emptyOutcome, type ExecContext, type ExecOutcome, type Executor } from './executor.js';
+import {
+  emptyOutcome,
+  fail,
+  type ExecContext,
+  type ExecOutcome,
+  type Executor,
+} from './executor.js';
+import { commandOf, stdioPaths } from './job-command.js';
 import { jobEnvironment } from './process-executor.js';
 import { scratchPath } from './scratch-path.js';
 import { readTail } from './tail.js';
@@ -90,7 +95,6 @@ export const DOCKER_LABELS = {
 } as const;
 
 const PIDS_LIMIT = 4096;
-const SAFE_NAME = /^[A-Za-z0-9_.+-]+$/;
 /** After the container exits, how long its output may still take to arrive. */
 const DRAIN_MS = 10_000;
 /** tini's message when it cannot exec the job (exit 127 / 126). */
@@ -99,15 +103,6 @@ const TINI_EXEC = /\[FATAL tini \(\d+\)\] exec (.*) failed: (.*)/;
 const SIGNALS = new Map<number, string>(
   Object.entries(os.constants.signals).map(([name, n]) => [n, name]),
 );
-
-function fail(
-  outcome: ExecOutcome,
-  kind: Failure['kind'],
-  message: string,
-  extra: Omit<Failure, 'kind' | 'message'> = {},
-): ExecOutcome {
-  return { ...outcome, failure: { kind, message, ...extra } };
-}
 
 function finished(stream: WriteStream): Promise<void> {
   return new Promise((resolve) => {
@@ -232,41 +227,13 @@ export function createDockerExecutor(options: DockerExecutorOptions = {}): Docke
       );
     }
 
-    let argv0 = exe.pfn;
-    if (exe.type === 'stageable') {
-      const name = path.basename(exe.name);
-      if (!SAFE_NAME.test(name)) {
-        return fail(
-          outcome,
-          'infrastructure',
-          `job ${job.id}: executable name '${exe.name}' cannot be used as a file name`,
-        );
-      }
-      try {
-        const dest = path.join(scratch, name);
-        await storeFor(exe.pfn).get(exe.pfn, dest, { signal: ctx.signal });
-        await chmod(dest, 0o755);
-      } catch (e) {
-        const err = storeError(e, 'get', exe.pfn);
-        if (err.code === 'CANCELLED') throw err;
-        return fail(
-          outcome,
-          'infrastructure',
-          `cannot fetch executable ${exe.name} for job ${job.id}: ${err.message}`,
-          { code: err.code },
-        );
-      }
-      argv0 = `./${name}`;
-    }
-    const argv = [argv0, ...args];
+    const command = await commandOf(ctx, exe, outcome);
+    if ('failed' in command) return command.failed;
+    const { argv } = command;
+    const argv0 = argv[0]!;
     outcome = { ...outcome, argv };
 
-    const stdoutPath = job.stdout
-      ? scratchPath(scratch, job.stdout)
-      : path.join(scratch, `${prefix}.stdout`);
-    const stderrPath = job.stderr
-      ? scratchPath(scratch, job.stderr)
-      : path.join(scratch, `${prefix}.stderr`);
+    const { stdoutPath, stderrPath } = stdioPaths(job, scratch, prefix);
     const stdinPath = job.stdin ? scratchPath(scratch, job.stdin) : undefined;
     if (stdinPath !== undefined && job.stdin !== undefined) {
       try {

@@ -74,6 +74,16 @@ export function emptyOutcome(executor: string, argv: string[]): ExecOutcome {
   };
 }
 
+/** The outcome marked failed, classified (process and docker executors). */
+export function fail(
+  outcome: ExecOutcome,
+  kind: Failure['kind'],
+  message: string,
+  extra: Omit<Failure, 'kind' | 'message'> = {},
+): ExecOutcome {
+  return { ...outcome, failure: { kind, message, ...extra } };
+}
+
 /** argv as planned (before any staging of the executable): [pfn, ...args]. */
 export function plannedArgv(job: PlannedJob): string[] {
   return [job.executable?.pfn ?? `aloft:${job.kind}`, ...(job.args ?? [])];

@@ -15,12 +15,18 @@
  *  - Stopping (ctx.signal): SIGTERM to the job's process group, SIGKILL after the grace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { storeError, storeFor } from '../../lib/store/index.js';
-import type { Failure, PlannedJob } from '../../proto/index.js';
-import { emptyOutcome, type ExecContext, type ExecOutcome, type Executor } from './executor.js';
+import type { PlannedJob } from '../../proto/index.js';
+import {
+  emptyOutcome,
+  fail,
+  type ExecContext,
+  type ExecOutcome,
+  type Executor,
+} from './executor.js';
+import { commandOf, stdioPaths } from './job-command.js';
 import { locateKickstart, readKickstartResult } from './kickstart.js';
 import { sampleUsage, type Usage } from './proc-sampler.js';
 import { scratchPath } from './scratch-path.js';
@@ -39,21 +45,11 @@ export interface ProcessExecutorOptions {
 }
 
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
-const SAFE_NAME = /^[A-Za-z0-9_.+-]+$/;
 
 /** errno number → name (2 → ENOENT). */
 const ERRNO_NAMES = new Map<number, string>(
   Object.entries(os.constants.errno).map(([name, n]) => [n, name]),
 );
-
-function fail(
-  outcome: ExecOutcome,
-  kind: Failure['kind'],
-  message: string,
-  extra: Omit<Failure, 'kind' | 'message'> = {},
-): ExecOutcome {
-  return { ...outcome, failure: { kind, message, ...extra } };
-}
 
 let agentUser: string | undefined;
 
@@ -172,41 +168,13 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
       );
     }
 
-    let argv0 = exe.pfn;
-    if (exe.type === 'stageable') {
-      const name = path.basename(exe.name);
-      if (!SAFE_NAME.test(name)) {
-        return fail(
-          outcome,
-          'infrastructure',
-          `job ${job.id}: executable name '${exe.name}' cannot be used as a file name`,
-        );
-      }
-      try {
-        const dest = path.join(scratch, name);
-        await storeFor(exe.pfn).get(exe.pfn, dest, { signal: ctx.signal });
-        await chmod(dest, 0o755);
-      } catch (e) {
-        const err = storeError(e, 'get', exe.pfn);
-        if (err.code === 'CANCELLED') throw err;
-        return fail(
-          outcome,
-          'infrastructure',
-          `cannot fetch executable ${exe.name} for job ${job.id}: ${err.message}`,
-          { code: err.code },
-        );
-      }
-      argv0 = `./${name}`;
-    }
-    const argv = [argv0, ...args];
+    const command = await commandOf(ctx, exe, outcome);
+    if ('failed' in command) return command.failed;
+    const { argv } = command;
+    const argv0 = argv[0]!;
     outcome = { ...outcome, argv };
 
-    const stdoutPath = job.stdout
-      ? scratchPath(scratch, job.stdout)
-      : path.join(scratch, `${prefix}.stdout`);
-    const stderrPath = job.stderr
-      ? scratchPath(scratch, job.stderr)
-      : path.join(scratch, `${prefix}.stderr`);
+    const { stdoutPath, stderrPath } = stdioPaths(job, scratch, prefix);
     const handles: FileHandle[] = [];
     let stdinFd: number | 'ignore' = 'ignore';
     let stdoutFd: number;
