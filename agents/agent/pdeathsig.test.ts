@@ -1,8 +1,8 @@
 /**
  * A crashed agent leaves no orphan jobs: a separate node process runs an agent whose
- * attempt is `sleep 30` under kickstart; that node process is killed with SIGKILL (no
+ * attempt is `sleep 30` started by aloft-launcher; that node process is killed with SIGKILL (no
  * chance to clean up) and the sleep must die with it (PR_SET_PDEATHSIG chain:
- * agent → kickstart → job). The child process runs the compiled agent from dist/.
+ * agent → launcher → job). The child process runs the compiled agent from dist/.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../../test/helpers/cli.js';
 
 const DIST = path.join(REPO, 'dist');
-const KICKSTART = path.join(DIST, 'bin', 'aloft-kickstart');
+const LAUNCHER = path.join(DIST, 'bin', 'aloft-launcher');
 
 /** Running and not a zombie (a reparented zombie may wait for a lazy init to reap it). */
 function alive(pid: number): boolean {
@@ -60,7 +60,7 @@ afterAll(async () => {
 
 describe('orphan protection', () => {
   it('kill -9 of the agent process kills its running job', async () => {
-    expect(existsSync(KICKSTART)).toBe(true);
+    expect(existsSync(LAUNCHER)).toBe(true);
     const marker = path.join(dir, 'job.pid');
     const script = path.join(dir, 'agent-child.mjs');
     const dist = (p: string): string => pathToFileURL(path.join(DIST, p)).href;
@@ -95,17 +95,17 @@ setInterval(() => {}, 1000);
       pid = Number((await readFile(marker, 'utf8')).trim());
       await until('the job to exec sleep', () => cmdline(pid)[0] === '/bin/sleep');
       expect(alive(pid)).toBe(true);
-      const kickstartPid = Number(
+      const launcherPid = Number(
         readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1],
       );
-      expect(cmdline(kickstartPid)[0]).toBe(KICKSTART);
+      expect(cmdline(launcherPid)[0]).toBe(LAUNCHER);
 
       child.kill('SIGKILL');
       await exited;
       await until('the orphaned job to die', () => !alive(pid) || cmdline(pid)[0] !== '/bin/sleep');
       await until(
-        'kickstart to die',
-        () => !alive(kickstartPid) || cmdline(kickstartPid)[0] !== KICKSTART,
+        'the launcher to die',
+        () => !alive(launcherPid) || cmdline(launcherPid)[0] !== LAUNCHER,
       );
     } finally {
       child.kill('SIGKILL');

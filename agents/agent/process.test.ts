@@ -12,7 +12,7 @@ import { REPO } from '../../test/helpers/cli.js';
 import { createProcessExecutor } from '../executors/index.js';
 import { processJob, startTestAgent, type TestAgent } from '../testing/index.js';
 
-const KICKSTART = path.join(REPO, 'dist', 'bin', 'aloft-kickstart');
+const LAUNCHER = path.join(REPO, 'dist', 'bin', 'aloft-launcher');
 const url = (p: string): string => pathToFileURL(p).href;
 
 beforeAll(() => {
@@ -33,17 +33,17 @@ afterEach(async () => {
   t = undefined;
 });
 
-/** Both modes: under kickstart (when it could be built) and the direct-spawn fallback. */
+/** Both modes: through aloft-launcher (when it could be built) and the direct-spawn fallback. */
 const modes = [
-  { name: 'kickstart', kickstart: true },
-  { name: 'fallback', kickstart: false },
+  { name: 'launcher', launcher: true },
+  { name: 'fallback', launcher: false },
 ] as const;
 
-describe.each(modes)('process executor ($name)', ({ kickstart }) => {
+describe.each(modes)('process executor ($name)', ({ launcher }) => {
   async function start(extra: Parameters<typeof startTestAgent>[0] = {}): Promise<TestAgent> {
-    if (kickstart && !existsSync(KICKSTART)) throw new Error('kickstart was not built');
+    if (launcher && !existsSync(LAUNCHER)) throw new Error('aloft-launcher was not built');
     t = await startTestAgent({
-      executors: { process: createProcessExecutor(kickstart ? {} : { kickstart: false }) },
+      executors: { process: createProcessExecutor(launcher ? {} : { launcher: false }) },
       ...extra,
     });
     return t;

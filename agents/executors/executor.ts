@@ -54,6 +54,8 @@ export interface Executor {
   /** Name advertised in the agent's ad and recorded in invocation records. */
   readonly name: string;
   run(ctx: ExecContext): Promise<ExecOutcome>;
+  /** Release what the executor holds between attempts (helper processes, connections). */
+  close?(): Promise<void>;
 }
 
 /** An outcome with nothing run yet, to fill in. */

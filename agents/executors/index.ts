@@ -12,6 +12,15 @@ export {
   type ProcessExecutorOptions,
 } from './process-executor.js';
 export {
+  createLauncher,
+  locateLauncher,
+  type Launch,
+  type Launcher,
+  type LaunchRequest,
+  type LaunchResult,
+  type LaunchSignal,
+} from './launcher.js';
+export {
   createSyntheticExecutor,
   writeSyntheticFile,
   SYNTHETIC_PFN,
@@ -23,7 +32,6 @@ export {
 } from './transfer-executor.js';
 export { createCleanupExecutor } from './cleanup-executor.js';
 export { createClusterExecutor } from './cluster-executor.js';
-export { locateKickstart, readKickstartResult, type KickstartResult } from './kickstart.js';
 export { checkLfn, scratchPath, fileUrl } from './scratch-path.js';
 export { readTail, TAIL_BYTES, type Tail } from './tail.js';
 export { runPool } from './pool.js';

@@ -8,10 +8,11 @@
  *    profile and `env`, then ALOFT_JOB_ID, ALOFT_ATTEMPT, ALOFT_SCRATCH.
  *  - stdin from the job's `stdin` lfn; stdout/stderr into the job's `stdout`/`stderr` lfns
  *    when set (they are then ordinary outputs), else `.aloft.stdout` / `.aloft.stderr`.
- *  - With dist/bin/aloft-kickstart the job runs under kickstart: own process group,
- *    killed if the agent dies (PDEATHSIG), exact rusage from wait4. Without it (no C
- *    compiler at build time) the job is spawned directly in its own process group and
- *    /proc is sampled for usage (see proc-sampler.ts); such jobs can outlive a crashed agent.
+ *  - With dist/bin/aloft-launcher (launcher.ts) jobs start from one long-lived native
+ *    process: own process group, killed if the agent dies (PDEATHSIG), leftovers of the
+ *    group killed when the job ends, exact rusage from wait4. Without it (no C compiler at
+ *    build time) the job is spawned directly in its own process group and /proc is sampled
+ *    for usage (see proc-sampler.ts); such jobs can outlive a crashed agent.
  *  - Stopping (ctx.signal): SIGTERM to the job's process group, SIGKILL after the grace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -27,17 +28,17 @@ import {
   type Executor,
 } from './executor.js';
 import { commandOf, stdioPaths } from './job-command.js';
-import { locateKickstart, readKickstartResult } from './kickstart.js';
+import { createLauncher, locateLauncher, type Launcher, type LaunchResult } from './launcher.js';
 import { sampleUsage, type Usage } from './proc-sampler.js';
 import { scratchPath } from './scratch-path.js';
 import { readTail } from './tail.js';
 
 export interface ProcessExecutorOptions {
   /**
-   * Path of aloft-kickstart. Default: located next to the module (dist/bin). `false`:
-   * never use it (the /proc-sampling fallback).
+   * Path of aloft-launcher. Default: located next to the module (dist/bin). `false`:
+   * never use it (the direct-spawn, /proc-sampling fallback).
    */
-  kickstart?: string | false;
+  launcher?: string | false;
   /** Between SIGTERM and SIGKILL when an attempt is stopped (default 5000 ms). */
   killGraceMs?: number;
   /** PATH given to jobs (default: the agent's PATH, else /usr/local/bin:/usr/bin:/bin). */
@@ -136,11 +137,85 @@ function signalGroup(pid: number | undefined, sig: NodeJS.Signals): void {
   }
 }
 
+/** Failure for a step before exec that the launcher reports (cwd, stdio files, spawn). */
+function setupFailure(
+  outcome: ExecOutcome,
+  r: LaunchResult,
+  job: PlannedJob,
+  agent: string,
+  paths: { stdin?: string; stdout: string; stderr: string; cwd: string },
+): ExecOutcome {
+  const errno = (r.setupErrno !== null && ERRNO_NAMES.get(r.setupErrno)) || 'EIO';
+  const why = r.setupError ?? errno;
+  switch (r.setupWhat) {
+    case 'stdin':
+      if (errno === 'ENOENT') {
+        return fail(outcome, 'data', `stdin file ${job.stdin} of job ${job.id} is missing`, {
+          missingFiles: job.stdin ? [job.stdin] : [],
+        });
+      }
+      return fail(
+        outcome,
+        'infrastructure',
+        `cannot open stdin ${paths.stdin} of job ${job.id}: ${why}`,
+        {
+          code: errno,
+        },
+      );
+    case 'stdout':
+    case 'stderr':
+      return fail(
+        outcome,
+        'infrastructure',
+        `cannot create ${r.setupWhat} file ${paths[r.setupWhat]} of job ${job.id} on agent ${agent}: ${why}`,
+        { code: errno },
+      );
+    case 'cwd':
+      return fail(
+        outcome,
+        'infrastructure',
+        `cannot enter scratch ${paths.cwd} of job ${job.id} on agent ${agent}: ${why}`,
+        { code: errno },
+      );
+    default:
+      return fail(
+        outcome,
+        'infrastructure',
+        `cannot start job ${job.id} on agent ${agent}: ${why}`,
+        {
+          code: errno,
+        },
+      );
+  }
+}
+
+/** The exit status part of an outcome: killed by a signal or a non-zero exit fails the job. */
+function judgeExit(outcome: ExecOutcome, job: PlannedJob, argv0: string): ExecOutcome {
+  if (outcome.signal !== null) {
+    return fail(
+      outcome,
+      'application',
+      `job ${job.id} (${argv0}) was killed by signal ${outcome.signal}`,
+    );
+  }
+  if (outcome.exitCode !== 0) {
+    return fail(
+      outcome,
+      'application',
+      `job ${job.id} (${argv0}) exited with code ${outcome.exitCode}`,
+    );
+  }
+  return outcome;
+}
+
+const NO_TAIL = { tail: '', bytes: 0 };
+
 export function createProcessExecutor(options: ProcessExecutorOptions = {}): Executor {
-  const kickstart =
-    options.kickstart === false ? undefined : (options.kickstart ?? locateKickstart());
+  const launcherPath =
+    options.launcher === false ? undefined : (options.launcher ?? locateLauncher());
   const graceMs = options.killGraceMs ?? 5000;
   const pathVar = options.path ?? process.env['PATH'] ?? DEFAULT_PATH;
+  let launcher: Launcher | undefined;
 
   async function run(ctx: ExecContext): Promise<ExecOutcome> {
     const { job, scratch, agent } = ctx;
@@ -175,31 +250,116 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
     outcome = { ...outcome, argv };
 
     const { stdoutPath, stderrPath } = stdioPaths(job, scratch, prefix);
+    // Scratch exists; only stdio lfns with directories need more (one mkdir saved per job).
+    for (const p of new Set([stdoutPath, stderrPath])) {
+      if (path.dirname(p) !== scratch) await mkdir(path.dirname(p), { recursive: true });
+    }
+    ctx.signal.throwIfAborted();
+    const env = jobEnvironment(job, ctx, pathVar);
+    const stdinPath = job.stdin ? scratchPath(scratch, job.stdin) : undefined;
+
+    if (launcherPath === undefined) {
+      return runSpawned(ctx, outcome, argv, env, { stdinPath, stdoutPath, stderrPath });
+    }
+
+    launcher ??= createLauncher(launcherPath, ctx.logger);
+    const launch = launcher.run({
+      argv,
+      env,
+      cwd: scratch,
+      ...(stdinPath !== undefined ? { stdin: stdinPath } : {}),
+      stdout: stdoutPath,
+      stderr: stderrPath,
+      // The agent's own log files say nothing when empty; job-named ones are outputs.
+      dropEmpty: { stdout: !job.stdout, stderr: !job.stderr },
+    });
+    const timers: NodeJS.Timeout[] = [];
+    const onAbort = (): void => {
+      ctx.logger.debug({ job: job.id }, 'stopping job process');
+      launch.signal('TERM');
+      timers.push(setTimeout(() => launch.signal('KILL'), graceMs));
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    let r: LaunchResult;
+    try {
+      r = await launch.done;
+    } catch (e) {
+      return fail(
+        outcome,
+        'infrastructure',
+        `job ${job.id} lost its launcher on agent ${agent}: ${(e as Error).message}`,
+      );
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+      for (const t of timers) clearTimeout(t);
+    }
+
+    const [so, se] = await Promise.all([
+      r.stdoutBytes > 0 ? readTail(stdoutPath) : NO_TAIL,
+      stderrPath !== stdoutPath && r.stderrBytes > 0 ? readTail(stderrPath) : NO_TAIL,
+    ]);
+    outcome = {
+      ...outcome,
+      exitCode: r.exit,
+      signal: r.signal,
+      utimeMs: r.utimeUs / 1000,
+      stimeMs: r.stimeUs / 1000,
+      maxRssKb: r.maxRssKb,
+      stdoutTail: so.tail,
+      stdoutBytes: so.bytes,
+      stderrTail: se.tail,
+      stderrBytes: se.bytes,
+    };
+    if (r.setupWhat !== null) {
+      return setupFailure(outcome, r, job, agent, {
+        ...(stdinPath !== undefined ? { stdin: stdinPath } : {}),
+        stdout: stdoutPath,
+        stderr: stderrPath,
+        cwd: scratch,
+      });
+    }
+    if (r.execError !== null) {
+      const errno = (r.execErrno !== null && ERRNO_NAMES.get(r.execErrno)) || 'EIO';
+      return execFailure(outcome, argv0, agent, errno, r.execError);
+    }
+    return judgeExit(outcome, job, argv0);
+  }
+
+  /** Without aloft-launcher: Node's spawn, own process group, usage sampled from /proc. */
+  async function runSpawned(
+    ctx: ExecContext,
+    start: ExecOutcome,
+    argv: string[],
+    env: Record<string, string>,
+    paths: { stdinPath: string | undefined; stdoutPath: string; stderrPath: string },
+  ): Promise<ExecOutcome> {
+    const { job, scratch, agent } = ctx;
+    const { stdinPath, stdoutPath, stderrPath } = paths;
+    const argv0 = argv[0]!;
+    let outcome = start;
     const handles: FileHandle[] = [];
     let stdinFd: number | 'ignore' = 'ignore';
     let stdoutFd: number;
     let stderrFd: number;
     try {
-      if (job.stdin) {
+      if (stdinPath !== undefined) {
         try {
-          const h = await open(scratchPath(scratch, job.stdin), 'r');
+          const h = await open(stdinPath, 'r');
           handles.push(h);
           stdinFd = h.fd;
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
           return fail(outcome, 'data', `stdin file ${job.stdin} of job ${job.id} is missing`, {
-            missingFiles: [job.stdin],
+            missingFiles: job.stdin ? [job.stdin] : [],
           });
         }
       }
-      await mkdir(path.dirname(stdoutPath), { recursive: true });
       const out = await open(stdoutPath, 'w');
       handles.push(out);
       stdoutFd = out.fd;
       if (stderrPath === stdoutPath) {
         stderrFd = out.fd;
       } else {
-        await mkdir(path.dirname(stderrPath), { recursive: true });
         const err = await open(stderrPath, 'w');
         handles.push(err);
         stderrFd = err.fd;
@@ -209,24 +369,15 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
       throw e;
     }
 
-    ctx.signal.throwIfAborted();
-    const env = jobEnvironment(job, ctx, pathVar);
-    const resultFile = path.join(scratch, `${prefix}.kickstart.json`);
     let child: ChildProcess;
     let ended: Promise<Ended>;
     try {
-      child = kickstart
-        ? spawn(kickstart, [resultFile, '--', ...argv], {
-            cwd: scratch,
-            env,
-            stdio: [stdinFd, stdoutFd, stderrFd],
-          })
-        : spawn(argv0, args, {
-            cwd: scratch,
-            env,
-            stdio: [stdinFd, stdoutFd, stderrFd],
-            detached: true,
-          });
+      child = spawn(argv0, argv.slice(1), {
+        cwd: scratch,
+        env,
+        stdio: [stdinFd, stdoutFd, stderrFd],
+        detached: true,
+      });
       // Listen before anything else can run: spawn errors arrive on the next tick.
       const c = child;
       ended = new Promise<Ended>((resolve) => {
@@ -240,92 +391,46 @@ export function createProcessExecutor(options: ProcessExecutorOptions = {}): Exe
       await Promise.all(handles.map((h) => h.close()));
     }
 
-    const stopUsage = !kickstart && child.pid !== undefined ? sampleUsage(child.pid) : undefined;
+    const stopUsage = child.pid !== undefined ? sampleUsage(child.pid) : undefined;
     const timers: NodeJS.Timeout[] = [];
     const onAbort = (): void => {
       ctx.logger.debug({ job: job.id, pid: child.pid }, 'stopping job process');
-      if (kickstart) child.kill('SIGTERM');
-      else signalGroup(child.pid, 'SIGTERM');
-      timers.push(
-        setTimeout(() => {
-          if (kickstart) {
-            child.kill('SIGUSR1'); // kickstart: SIGKILL the job's process group
-            timers.push(setTimeout(() => child.kill('SIGKILL'), 1000));
-          } else {
-            signalGroup(child.pid, 'SIGKILL');
-          }
-        }, graceMs),
-      );
+      signalGroup(child.pid, 'SIGTERM');
+      timers.push(setTimeout(() => signalGroup(child.pid, 'SIGKILL'), graceMs));
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
 
     const end = await ended;
     ctx.signal.removeEventListener('abort', onAbort);
     for (const t of timers) clearTimeout(t);
-    // Without kickstart, leftovers of the job's group do not outlive it either.
-    if (!kickstart && end.error === undefined) signalGroup(child.pid, 'SIGKILL');
+    // Leftovers of the job's group do not outlive it either.
+    if (end.error === undefined) signalGroup(child.pid, 'SIGKILL');
     const usage: Usage = stopUsage?.() ?? { utimeMs: 0, stimeMs: 0, maxRssKb: 0 };
 
-    const [so, se, ks] = await Promise.all([
+    const [so, se] = await Promise.all([
       readTail(stdoutPath),
-      stderrPath === stdoutPath ? undefined : readTail(stderrPath),
-      kickstart && end.error === undefined ? readKickstartResult(resultFile) : undefined,
+      stderrPath === stdoutPath ? NO_TAIL : readTail(stderrPath),
     ]);
     outcome = {
       ...outcome,
       stdoutTail: so.tail,
       stdoutBytes: so.bytes,
-      stderrTail: se?.tail ?? '',
-      stderrBytes: se?.bytes ?? 0,
+      stderrTail: se.tail,
+      stderrBytes: se.bytes,
     };
-
     if (end.error) {
       const errno = end.error.code ?? 'EIO';
       return execFailure(outcome, argv0, agent, errno, end.error.message);
     }
-
-    if (kickstart) {
-      const r = ks;
-      if (!r) {
-        outcome = { ...outcome, exitCode: end.code, signal: end.signal };
-        return fail(
-          outcome,
-          'infrastructure',
-          `aloft-kickstart failed on agent ${agent} (${end.signal ?? `exit ${end.code}`}) while running job ${job.id}`,
-        );
-      }
-      outcome = {
-        ...outcome,
-        exitCode: r.exit,
-        signal: r.signal,
-        utimeMs: r.utimeUs / 1000,
-        stimeMs: r.stimeUs / 1000,
-        maxRssKb: r.maxRssKb,
-      };
-      if (r.execError !== null) {
-        const errno = (r.execErrno !== null && ERRNO_NAMES.get(r.execErrno)) || 'EIO';
-        return execFailure(outcome, argv0, agent, errno, r.execError);
-      }
-    } else {
-      outcome = { ...outcome, exitCode: end.code, signal: end.signal, ...usage };
-    }
-
-    if (outcome.signal !== null) {
-      return fail(
-        outcome,
-        'application',
-        `job ${job.id} (${argv0}) was killed by signal ${outcome.signal}`,
-      );
-    }
-    if (outcome.exitCode !== 0) {
-      return fail(
-        outcome,
-        'application',
-        `job ${job.id} (${argv0}) exited with code ${outcome.exitCode}`,
-      );
-    }
-    return outcome;
+    outcome = { ...outcome, exitCode: end.code, signal: end.signal, ...usage };
+    return judgeExit(outcome, job, argv0);
   }
 
-  return { name: 'process', run };
+  return {
+    name: 'process',
+    run,
+    async close() {
+      await launcher?.close();
+    },
+  };
 }

@@ -3,7 +3,11 @@
  *
  *   aloft-kickstart <result-file> -- argv...
  *
- * Contract (the process executor in agents/executors relies on it):
+ * The agent itself starts jobs through aloft-launcher (launcher.c), which keeps the same
+ * per-job guarantees for many jobs from one process. kickstart is the one-shot form, for
+ * wherever a job must be wrapped by a command line (a batch system's job script, a shell).
+ *
+ * Contract:
  *  - argv is executed with execv, searching PATH like execvp when argv[0] has no '/', but
  *    without execvp's fallback of handing ENOEXEC files to /bin/sh: no shell ever. stdin/stdout/stderr, cwd and the
  *    environment are inherited from kickstart unchanged.
@@ -25,6 +29,7 @@
  *    a message goes to stderr).
  */
 #define _GNU_SOURCE
+#include "ks-common.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -39,125 +44,14 @@
 
 #define KS_FAIL 125
 
+extern char **environ;
+
 static volatile sig_atomic_t job_pgid = 0;
 
 static void forward(int sig) {
   int saved = errno;
   if (job_pgid > 0) kill(-(pid_t)job_pgid, sig == SIGUSR1 ? SIGKILL : sig);
   errno = saved;
-}
-
-static const char *signame(int sig) {
-  static char buf[16];
-  switch (sig) {
-  case SIGHUP: return "SIGHUP";
-  case SIGINT: return "SIGINT";
-  case SIGQUIT: return "SIGQUIT";
-  case SIGILL: return "SIGILL";
-  case SIGTRAP: return "SIGTRAP";
-  case SIGABRT: return "SIGABRT";
-  case SIGBUS: return "SIGBUS";
-  case SIGFPE: return "SIGFPE";
-  case SIGKILL: return "SIGKILL";
-  case SIGUSR1: return "SIGUSR1";
-  case SIGSEGV: return "SIGSEGV";
-  case SIGUSR2: return "SIGUSR2";
-  case SIGPIPE: return "SIGPIPE";
-  case SIGALRM: return "SIGALRM";
-  case SIGTERM: return "SIGTERM";
-  case SIGCHLD: return "SIGCHLD";
-  case SIGCONT: return "SIGCONT";
-  case SIGSTOP: return "SIGSTOP";
-  case SIGTSTP: return "SIGTSTP";
-  case SIGTTIN: return "SIGTTIN";
-  case SIGTTOU: return "SIGTTOU";
-  case SIGURG: return "SIGURG";
-  case SIGXCPU: return "SIGXCPU";
-  case SIGXFSZ: return "SIGXFSZ";
-  case SIGVTALRM: return "SIGVTALRM";
-  case SIGPROF: return "SIGPROF";
-  case SIGWINCH: return "SIGWINCH";
-  case SIGIO: return "SIGIO";
-  case SIGSYS: return "SIGSYS";
-  default:
-    snprintf(buf, sizeof buf, "SIG%d", sig);
-    return buf;
-  }
-}
-
-/* Write all of buf, retrying on EINTR and partial writes. */
-static int write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    buf += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-/* Append s to out (size cap) as a JSON string literal. */
-static void json_string(char *out, size_t cap, const char *s) {
-  size_t o = strlen(out);
-  if (o + 2 >= cap) return;
-  out[o++] = '"';
-  for (; *s && o + 8 < cap; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') {
-      out[o++] = '\\';
-      out[o++] = (char)c;
-    } else if (c < 0x20) {
-      o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
-    } else {
-      out[o++] = (char)c;
-    }
-  }
-  out[o++] = '"';
-  out[o] = '\0';
-}
-
-static long long tv_us(struct timeval tv) {
-  return (long long)tv.tv_sec * 1000000LL + (long long)tv.tv_usec;
-}
-
-/*
- * execvp without the /bin/sh fallback: try each PATH entry (argv[0] without '/'), keep
- * the most telling error (EACCES over ENOENT, as execvp does), return it.
- */
-static int exec_search(char **cmd) {
-  const char *file = cmd[0];
-  if (file[0] == '\0') return ENOENT;
-  if (strchr(file, '/') != NULL) {
-    execv(file, cmd);
-    return errno;
-  }
-  const char *path = getenv("PATH");
-  if (path == NULL || path[0] == '\0') path = "/usr/local/bin:/usr/bin:/bin";
-  size_t flen = strlen(file);
-  int best = ENOENT;
-  for (const char *p = path;;) {
-    const char *end = strchr(p, ':');
-    size_t dlen = end ? (size_t)(end - p) : strlen(p);
-    char full[4096];
-    if (dlen + 1 + flen + 1 <= sizeof full) {
-      if (dlen == 0) {
-        memcpy(full, file, flen + 1); /* empty entry = current directory */
-      } else {
-        memcpy(full, p, dlen);
-        full[dlen] = '/';
-        memcpy(full + dlen + 1, file, flen + 1);
-      }
-      execv(full, cmd);
-      if (errno != ENOENT && errno != ENOTDIR) best = errno;
-      if (errno != ENOENT && errno != ENOTDIR && errno != EACCES) return errno;
-    }
-    if (!end) break;
-    p = end + 1;
-  }
-  return best;
 }
 
 int main(int argc, char **argv) {
@@ -214,7 +108,7 @@ int main(int argc, char **argv) {
     signal(SIGHUP, SIG_DFL);
     signal(SIGUSR1, SIG_DFL);
     sigprocmask(SIG_SETMASK, &old, NULL);
-    int e = exec_search(cmd);
+    int e = exec_search(cmd, environ, getenv("PATH"));
     (void)write_all(errpipe[1], (const char *)&e, sizeof e);
     _exit(e == ENOENT || e == ENOTDIR ? 127 : 126);
   }
