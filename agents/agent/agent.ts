@@ -10,8 +10,9 @@
  *   run      — AttemptStartedMsg, then the executor chosen by the job's kind; the runtime
  *              limit (profile pegasus.maxwalltime, minutes) is enforced here
  *   stageOut — verify and upload declared outputs (staging.ts)
- *   report   — AttemptResultMsg published and written to the outbox, retransmitted every
- *              `resultRetryMs` until a ResultAck for the same key arrives (then deleted)
+ *   report   — AttemptResultMsg published, retransmitted every `resultRetryMs` until a
+ *              ResultAck for the same key arrives, and written to the outbox unless that
+ *              ack came within `resultPersistDelayMs` (see `report` for why)
  *   cleanup  — scratch removed on success, kept on failure for debugging
  * The slot is freed before the result is published, so a scheduler reacting to the result
  * at once finds the slot free.
@@ -25,7 +26,7 @@
  * already finished attempt is accepted without running it again (the finished result is
  * resent).
  */
-import { mkdir, rm, statfs } from 'node:fs/promises';
+import { mkdir, rm, rmdir, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AloftError } from '../../lib/errors/index.js';
@@ -90,6 +91,11 @@ export interface AgentOptions {
   executors?: Partial<AgentExecutors>;
   /** Result retransmission period until acknowledged (default 2000 ms). */
   resultRetryMs?: number;
+  /**
+   * How long a result may wait for its ack before it is written to the outbox (default
+   * 250 ms; 0 = at once). An ack within that time saves the disk writes and fsyncs.
+   */
+  resultPersistDelayMs?: number;
   /** Labels advertised in the ad. */
   labels?: Record<string, string>;
   /**
@@ -142,8 +148,10 @@ interface Active {
 interface Pending {
   msg: AttemptResultMsg;
   timer: NodeJS.Timeout;
-  /** Settles when the outbox file is written (removal on ack waits for it). */
-  persisted: Promise<void>;
+  /** Until it fires, the result exists only in memory. */
+  persistTimer?: NodeJS.Timeout;
+  /** Set once the outbox write began; settles when it is done (removal waits for it). */
+  persisted?: Promise<void>;
 }
 
 const cancelled = (message: string): AloftError => new AloftError('CANCELLED', message);
@@ -185,6 +193,21 @@ async function freshDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Remove a scratch directory. Most attempts leave it empty (the launcher drops empty log
+ * files), so one rmdir usually does; anything else gets the recursive removal.
+ */
+async function removeDir(dir: string): Promise<void> {
+  try {
+    await rmdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export function createAgent(opts: AgentOptions): Agent {
   const id = subjectToken('agent id', opts.id);
   const { transport, site } = opts;
@@ -192,6 +215,7 @@ export function createAgent(opts: AgentOptions): Agent {
   const scratchRoot = path.join(workDir, 'scratch');
   const logger = (opts.logger ?? silentLogger).child({ component: 'agent', agent: id });
   const retryMs = opts.resultRetryMs ?? 2000;
+  const persistDelayMs = opts.resultPersistDelayMs ?? 250;
   const host = os.hostname();
   let user = process.env['USER'] ?? 'unknown';
   try {
@@ -200,7 +224,13 @@ export function createAgent(opts: AgentOptions): Agent {
     // no passwd entry
   }
 
-  const process_ = opts.executors?.process ?? createProcessExecutor();
+  // Executors made here are closed by stop(); injected ones belong to the caller.
+  const owned: Executor[] = [];
+  const own = <E extends Executor>(e: E): E => {
+    owned.push(e);
+    return e;
+  };
+  const process_ = opts.executors?.process ?? own(createProcessExecutor());
   const synthetic = opts.executors?.synthetic ?? createSyntheticExecutor();
   // Creating it does not contact the daemon; the first docker attempt does.
   const docker = opts.executors?.docker ?? createDockerExecutor();
@@ -263,7 +293,26 @@ export function createAgent(opts: AgentOptions): Agent {
 
   // ---- report: outbox + retransmission -------------------------------------------------
 
-  function sendPending(msg: AttemptResultMsg, persisted: Promise<void>): void {
+  /** Start the outbox write of a pending result (once); stop() and the timer call it. */
+  function persist(p: Pending): Promise<void> {
+    if (p.persistTimer) clearTimeout(p.persistTimer);
+    p.persistTimer = undefined;
+    if (!p.persisted) {
+      p.persisted = (outbox?.put(p.msg) ?? Promise.resolve()).catch((e: unknown) => {
+        // Retransmission from memory goes on: the result is not lost while this process lives.
+        logger.error({ err: e, key: keyId(p.msg.key) }, 'outbox write failed');
+      });
+      track(p.persisted);
+    }
+    return p.persisted;
+  }
+
+  /**
+   * Send a result now and every `retryMs` until acked. `persisted` is given for results
+   * already in the outbox (loaded at start); others are written after `persistDelayMs`
+   * unless acked first. A result already pending keeps its outbox state.
+   */
+  function sendPending(msg: AttemptResultMsg, persisted?: Promise<void>): void {
     const k = keyId(msg.key);
     const old = pending.get(k);
     if (old) clearInterval(old.timer);
@@ -272,7 +321,18 @@ export function createAgent(opts: AgentOptions): Agent {
       publish(subjects.attemptResult(id), msg);
     }, retryMs);
     timer.unref();
-    pending.set(k, { msg, timer, persisted });
+    const p: Pending = old
+      ? { ...old, timer }
+      : { msg, timer, ...(persisted ? { persisted } : {}) };
+    pending.set(k, p);
+    if (!p.persisted && !p.persistTimer) {
+      if (persistDelayMs <= 0) {
+        void persist(p);
+      } else {
+        p.persistTimer = setTimeout(() => void persist(p), persistDelayMs);
+        p.persistTimer.unref();
+      }
+    }
     publish(subjects.attemptResult(id), msg);
   }
 
@@ -282,10 +342,12 @@ export function createAgent(opts: AgentOptions): Agent {
     const p = pending.get(k);
     if (!p) return;
     clearInterval(p.timer);
+    if (p.persistTimer) clearTimeout(p.persistTimer);
     pending.delete(k);
     if (pending.size === 0) onAllAcked?.();
     const ob = outbox;
-    if (ob) track(p.persisted.then(() => ob.remove(ack.key)));
+    // Acked before it was written: nothing on disk to forget.
+    if (ob && p.persisted) track(p.persisted.then(() => ob.remove(ack.key)));
   }
 
   // ---- one attempt ---------------------------------------------------------------------
@@ -426,7 +488,7 @@ export function createAgent(opts: AgentOptions): Agent {
     report({ key: a.key, agent: id, outcome }, a);
     // cleanup (after the slot is free; stop() waits for it)
     if (!failure) {
-      const removal = rm(scratch, { recursive: true, force: true })
+      const removal = removeDir(scratch)
         .catch((e: unknown) => logger.warn({ err: e, scratch }, 'scratch cleanup failed'))
         .finally(() => {
           if (removing.get(scratch) === removal) removing.delete(scratch);
@@ -437,21 +499,19 @@ export function createAgent(opts: AgentOptions): Agent {
   }
 
   /**
-   * The outbox write (with its fsyncs) runs alongside the first send instead of before
-   * it: it only matters if this process dies, and then a result that was neither received
-   * nor persisted is indistinguishable from an attempt that died a moment earlier — the
-   * scheduler's lease expiry handles both. Off the critical path it does not slow every
-   * attempt by a few milliseconds of fsync. stop() waits for it.
+   * The result is sent at once; the outbox write (a file, two fsyncs, later an unlink)
+   * waits `persistDelayMs` for the ack and is skipped when it comes — on a healthy link
+   * it always does, so the disk is touched only when the scheduler is slow or cut off,
+   * which is exactly when the outbox matters. What this trades: if this process dies
+   * within that delay AND the scheduler never received the result, the attempt is
+   * declared lost at its lease and runs again — the same outcome as the agent dying a
+   * moment before the attempt ended. A result older than the delay, or unacknowledged at
+   * stop(), is on disk and survives any crash.
    */
   function report(msg: AttemptResultMsg, a: Active): void {
-    const persisted = (outbox?.put(msg) ?? Promise.resolve()).catch((e: unknown) => {
-      // Retransmission from memory goes on: the result is not lost while this process lives.
-      logger.error({ err: e, key: keyId(msg.key) }, 'outbox write failed');
-    });
-    track(persisted);
     active.delete(keyId(a.key));
     logger.debug({ key: keyId(a.key), ok: msg.outcome.ok }, 'attempt finished');
-    sendPending(msg, persisted);
+    sendPending(msg);
   }
 
   // ---- offers and kills ----------------------------------------------------------------
@@ -475,7 +535,7 @@ export function createAgent(opts: AgentOptions): Agent {
     if (active.has(k)) return { accepted: true };
     const done = pending.get(k);
     if (done) {
-      sendPending(done.msg, done.persisted);
+      sendPending(done.msg);
       return { accepted: true };
     }
     if (state !== 'running') {
@@ -604,7 +664,10 @@ export function createAgent(opts: AgentOptions): Agent {
         clearTimeout(timer);
         onAllAcked = undefined;
       }
+      // Whatever is still unacknowledged goes to disk for the next start.
+      await Promise.all([...pending.values()].map(persist));
       while (background.size > 0) await Promise.all([...background]);
+      await Promise.all(owned.map((e) => e.close?.()));
       for (const s of subs.splice(0)) s.unsubscribe();
       for (const p of pending.values()) clearInterval(p.timer);
       pending.clear();

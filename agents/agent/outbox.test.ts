@@ -19,7 +19,7 @@ async function outboxFiles(workDir: string): Promise<string[]> {
 
 describe('outbox', () => {
   it('retransmits a result until it is acknowledged, then forgets it', async () => {
-    const t = await startTestAgent({ resultRetryMs: 20 });
+    const t = await startTestAgent({ resultRetryMs: 20, resultPersistDelayMs: 0 });
     opened.push(t);
     t.driver.autoAck = false;
     const { key } = await t.driver.offer(processJob('r', ['/bin/true']), { epoch: 3 });
@@ -41,6 +41,28 @@ describe('outbox', () => {
     expect(t.driver.results.length).toBe(n);
     // all copies are the same result
     expect(new Set(t.driver.results.map((m) => JSON.stringify(m))).size).toBe(1);
+  });
+
+  it('writes a result to disk only when its ack is late: prompt acks cost no disk writes', async () => {
+    const t = await startTestAgent({ resultRetryMs: 60_000, resultPersistDelayMs: 1500 });
+    opened.push(t);
+    // acked at once (the driver's default): never written
+    const quick = await t.driver.offer(processJob('quick', ['/bin/true']));
+    await t.driver.result(quick.key);
+    t.driver.autoAck = false;
+    const slow = await t.driver.offer(processJob('slow', ['/bin/true']));
+    await t.driver.result(slow.key);
+    // not yet on disk within the delay; on disk after it
+    expect(await outboxFiles(t.workDir)).toEqual([]);
+    for (let i = 0; i < 600 && (await outboxFiles(t.workDir)).length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(await outboxFiles(t.workDir)).toEqual(['slow.1.1.json']);
+    t.driver.ack(slow.key);
+    for (let i = 0; i < 100 && (await outboxFiles(t.workDir)).length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(await outboxFiles(t.workDir)).toEqual([]);
   });
 
   it('an unacknowledged result survives a restart and is resent by the new agent', async () => {
