@@ -581,15 +581,25 @@ class EngineDriver implements Engine {
     return best;
   }
 
-  /** Offer a taken job to an agent whose capacity is already counted for it. */
+  /**
+   * Offer a taken job to an agent whose capacity is already counted for it.
+   *
+   * The offer does not wait for the journal to be durable (an fsync on every job's critical
+   * path). What a crash can then leave: an agent running an attempt the journal never
+   * heard of — its acceptance (attempt_started) or the parents' completions it depends on
+   * were not yet on disk. After a restart that attempt has no journaled epoch: the agent's
+   * heartbeat names it and it is killed as an orphan, and a result it sends is acked and
+   * dropped; the parents' results come again from their agents (acks are sent only once
+   * the result is durable) and the job runs again from there. No journaled completion is
+   * lost or repeated, and the journal's order (parents' job_succeeded before the child's
+   * attempt_started) is the order of appends.
+   */
   private offer(d: Dispatch, id: string): void {
     this.assigned.set(keyString(d.key), { agent: id, job: d.job });
     const offer: Offer = { key: d.key, runId: this.o.runId, job: d.job };
     void (async () => {
       let reply: OfferReply;
       try {
-        // Journal before telling anyone: the offer acts on state that must be durable.
-        await this.o.journal.flush();
         if (this.halted || this.ended) throw new AloftError('CANCELLED', 'run stopping');
         reply = await this.o.transport.request<OfferReply>(subjects.offer(id), offer, {
           timeoutMs: this.o.offerTimeoutMs ?? 15_000,
