@@ -35,6 +35,31 @@ export interface AgentAd {
   gpus?: number;
   /** `draining`: the agent is shutting down and takes no new offers (absent = ready). */
   state?: 'ready' | 'draining';
+  /** What its input cache holds (absent = the agent has no cache). */
+  cache?: CacheSummary;
+}
+
+/** One input an agent holds in its cache, as its ad lists it. */
+export interface CachedInput {
+  /** URLs it was fetched under, credentials removed, newest first (a few at most). */
+  urls: string[];
+  bytes: number;
+  /** Hex sha256 of its content. */
+  sha256?: string;
+}
+
+/**
+ * A bounded summary of an agent's input cache, for data-locality ranking: totals plus the
+ * largest entries only (a full list of 10k entries would not fit an ad; locality credit is
+ * by bytes, so the largest entries carry nearly all of it). The scheduler replaces what
+ * it knows of the agent's cache with each ad's summary.
+ */
+export interface CacheSummary {
+  entries: number;
+  bytes: number;
+  budgetBytes: number;
+  /** The largest entries, largest first (at most the agent's summary limit). */
+  largest: CachedInput[];
 }
 
 export interface Offer {

@@ -53,7 +53,17 @@ export interface TransferRecord {
   durationMs: number;
   /** Source tried before this one succeeded, if a replica failed over. */
   failedSources?: string[];
+  /**
+   * How the agent's input cache served a stage-in: `hit` (no download: the cached copy, or
+   * a download another attempt made at the same time), `miss` (downloaded into the cache
+   * now), `bypass` (fetched straight into scratch, not cached: larger than the cache budget,
+   * no way to key it, or entries in use left no room). Absent: the cache was not involved
+   * (a hard link from a local store, a transfer job, an output).
+   */
+  cache?: CacheUse;
 }
+
+export type CacheUse = 'hit' | 'miss' | 'bypass';
 
 /** What really happened: the kickstart record of aloft. */
 export interface InvocationRecord {

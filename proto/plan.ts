@@ -26,7 +26,7 @@ export const PLANNED_JOB_KINDS: readonly PlannedJobKind[] = [
   'cluster',
 ];
 
-export type CleanupMode = 'inplace' | 'leaf' | 'none';
+export type CleanupMode = 'inplace' | 'leaf' | 'constraint' | 'none';
 export type ClusterStyle = 'horizontal' | 'label';
 export type SiteSelector = 'random' | 'round-robin';
 
@@ -56,9 +56,51 @@ export interface PlanOptions {
   outputUrl?: string;
   /**
    * Lfns known to exist already (earlier runs' output replica catalog, a listing of the
-   * output store), gathered by the caller: the planner itself does no I/O. Used by reuse.
+   * output store), gathered by the caller: the planner itself does no I/O. Used by reuse,
+   * trusted without checksums (prefer `existing`).
    */
   available?: string[];
+  /**
+   * Copies of workflow outputs the caller looked for before planning (earlier runs' output
+   * replica catalogs, the output store), with what it found and the checksums it knows.
+   * Used by reuse: a job is skipped only when each output has a copy whose sha256 matches
+   * the known one (services/planner/reuse.ts states the rule).
+   */
+  existing?: ExistingFile[];
+}
+
+/** One location of an output, as the caller found it before planning (PlanOptions.existing). */
+export interface ExistingFile {
+  lfn: string;
+  /** Where the copy is, or where an earlier run recorded it. */
+  url: string;
+  /** Site of that location (the output site for the output store). */
+  site: string;
+  /** A file is there now. False: an earlier run recorded it there, but it is gone. */
+  present: boolean;
+  /** sha256 (hex) of the bytes there, when the caller could tell (hashed, or store metadata). */
+  sha256?: string;
+  /** The sha256 an earlier run recorded for this lfn, and which run recorded it. */
+  recorded?: { sha256: string; by: string };
+  size?: number;
+}
+
+/**
+ * How agents reach one store that the site catalog gives settings for (a site's `aloft`
+ * profiles s3.endpoint, s3.region, s3.path-style; services/planner/site-stores.ts). It
+ * applies to every URL that starts with `url`. Never credentials: an agent takes those from
+ * its own environment or s3cfg.
+ */
+export interface StoreAccess {
+  /** Base URL of the store, ending in '/': s3://bucket/prefix/ or s3://user@site/bucket/prefix/. */
+  url: string;
+  /** The site whose catalog entry gives the settings. */
+  site: string;
+  /** http(s)://host[:port] of the S3-compatible server. */
+  endpoint?: string;
+  region?: string;
+  /** Path-style addressing (http://host/bucket/key) instead of virtual-hosted buckets. */
+  pathStyle?: boolean;
 }
 
 /** A resource request from profiles (pegasus.cores, .memory in MB, .diskspace in MB, ...). */
@@ -156,6 +198,9 @@ export interface PlannedJob {
   registrations?: Registration[];
   // cleanup
   deletes?: { lfn: string; url: string }[];
+
+  /** Settings of the stores this job's URLs are in, when the site catalog gives any. */
+  storeAccess?: StoreAccess[];
 }
 
 /** One planning decision a user could wonder about. */
@@ -163,7 +208,15 @@ export interface Reason {
   /** Job id or lfn the decision is about. */
   subject: string;
   decision:
-    'skip' | 'site' | 'cluster' | 'stage' | 'cleanup' | 'register' | 'priority' | 'resources';
+    | 'skip'
+    | 'reuse'
+    | 'site'
+    | 'cluster'
+    | 'stage'
+    | 'cleanup'
+    | 'register'
+    | 'priority'
+    | 'resources';
   message: string;
 }
 

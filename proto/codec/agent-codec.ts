@@ -7,6 +7,7 @@ import type {
   AttemptResultMsg,
   AttemptStartedMsg,
   AdvertiseRequestMsg,
+  CacheSummary,
   KillMsg,
   Offer,
   OfferReply,
@@ -19,6 +20,35 @@ import { messageCodec } from './message-codec.js';
 import { fromInt64, present, toUint, type DecodeOptions, type Problems } from './wire-support.js';
 
 import v1 = aloft.v1;
+
+function cacheSummaryOut(p: Problems, c: CacheSummary, path: string): v1.ICacheSummary {
+  return {
+    entries: toUint(p, `${path}.entries`, c.entries, 64),
+    bytes: toUint(p, `${path}.bytes`, c.bytes, 64),
+    budgetBytes: toUint(p, `${path}.budgetBytes`, c.budgetBytes, 64),
+    largest: c.largest.map((e, i) => {
+      const o: v1.ICachedInput = {
+        urls: e.urls,
+        bytes: toUint(p, `${path}.largest[${i}].bytes`, e.bytes, 64),
+      };
+      if (e.sha256 !== undefined) o.sha256 = e.sha256;
+      return o;
+    }),
+  };
+}
+
+function cacheSummaryIn(p: Problems, c: v1.ICacheSummary, path: string): CacheSummary {
+  return {
+    entries: fromInt64(p, `${path}.entries`, c.entries),
+    bytes: fromInt64(p, `${path}.bytes`, c.bytes),
+    budgetBytes: fromInt64(p, `${path}.budgetBytes`, c.budgetBytes),
+    largest: (c.largest ?? []).map((e, i) => ({
+      urls: e.urls ?? [],
+      bytes: fromInt64(p, `${path}.largest[${i}].bytes`, e.bytes),
+      ...(present(e.sha256) ? { sha256: e.sha256 } : {}),
+    })),
+  };
+}
 
 export function agentAdOut(p: Problems, a: WireAgentAd, path = ''): v1.IAgentAd {
   const o: v1.IAgentAd = {
@@ -38,6 +68,7 @@ export function agentAdOut(p: Problems, a: WireAgentAd, path = ''): v1.IAgentAd 
   if (a.os !== undefined) o.os = a.os;
   if (a.cacheBytes !== undefined) o.cacheBytes = toUint(p, `${path}cacheBytes`, a.cacheBytes, 64);
   if (a.state !== undefined) o.draining = a.state === 'draining';
+  if (a.cache !== undefined) o.cache = cacheSummaryOut(p, a.cache, `${path}cache`);
   return o;
 }
 
@@ -59,6 +90,7 @@ export function agentAdIn(p: Problems, a: v1.IAgentAd, path = ''): WireAgentAd {
   if (present(a.os)) o.os = a.os;
   if (present(a.cacheBytes)) o.cacheBytes = fromInt64(p, `${path}cacheBytes`, a.cacheBytes);
   if (present(a.draining)) o.state = a.draining ? 'draining' : 'ready';
+  if (present(a.cache)) o.cache = cacheSummaryIn(p, a.cache, `${path}cache`);
   return o;
 }
 

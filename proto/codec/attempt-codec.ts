@@ -7,6 +7,7 @@ import { aloft } from '../generated/aloft.js';
 import type {
   AttemptKey,
   AttemptOutcome,
+  CacheUse,
   Failure,
   FailureKind,
   FileRecord,
@@ -26,6 +27,8 @@ export const FAILURE_KINDS: readonly FailureKind[] = [
 ];
 export const FAILURE_KIND = new EnumMap<FailureKind>('failure kind', FAILURE_KINDS);
 const FILE_LINK = new EnumMap<FileRecord['link']>('file link', ['input', 'output']);
+/** CACHE_USE_UNSPECIFIED (0) = absent. */
+const CACHE_USE = new EnumMap<CacheUse>('cache use', ['hit', 'miss', 'bypass']);
 
 export function keyOut(p: Problems, path: string, k: AttemptKey): v1.IAttemptKey {
   return {
@@ -97,6 +100,7 @@ function transferRecordOut(p: Problems, path: string, t: TransferRecord): v1.ITr
   };
   if (t.sha256 !== undefined) o.sha256 = t.sha256;
   if (t.failedSources !== undefined) o.failedSources = { values: t.failedSources };
+  if (t.cache !== undefined) o.cache = CACHE_USE.encode(p, `${path}.cache`, t.cache);
   return o;
 }
 
@@ -110,6 +114,7 @@ function transferRecordIn(p: Problems, path: string, t: v1.ITransferRecord): Tra
   };
   if (present(t.sha256)) o.sha256 = t.sha256;
   if (present(t.failedSources)) o.failedSources = t.failedSources.values ?? [];
+  if (t.cache) o.cache = CACHE_USE.decode(p, `${path}.cache`, t.cache);
   return o;
 }
 

@@ -175,6 +175,17 @@ const fullJob: PlannedJob = {
   ],
   registrations: [{ lfn: 'o', pfn: 'file:///o', site: 'local' }],
   deletes: [],
+  storeAccess: [
+    {
+      url: 's3://bucket/run/',
+      site: 'cloud',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      pathStyle: true,
+    },
+    { url: 's3://user@edge/b/p/', site: 'edge', pathStyle: false },
+    { url: 's3://c/', site: 'c' },
+  ],
 };
 
 const minimalJob: PlannedJob = {

@@ -16,10 +16,15 @@ import {
   type AttemptSummaryView,
   type CatalogKind,
   type CatalogSource,
+  type DrainAgentRequest,
   type FailedJobView,
+  type HoldStatus,
   type ListAgentsReply,
   type ListAgentsRequest,
+  type ReleaseHoldReply,
+  type ReleaseHoldRequest,
   type SubmitPlanOptions,
+  type SubmitReplayOptions,
   type SubmitReply,
   type SubmitRequest,
   type WorkflowRef,
@@ -43,7 +48,7 @@ import v1 = aloft.v1;
 const WORKFLOW_STATE = new EnumMap<WorkflowState>('workflow state', WORKFLOW_STATES);
 const AGENT_STATE = new EnumMap<AgentState>('agent state', AGENT_STATES);
 const CATALOG_KINDS: readonly CatalogKind[] = ['sites', 'replicas', 'transformations'];
-const CLEANUP: readonly CleanupMode[] = ['inplace', 'leaf', 'none'];
+const CLEANUP: readonly CleanupMode[] = ['inplace', 'leaf', 'constraint', 'none'];
 const CLUSTER: readonly ClusterStyle[] = ['horizontal', 'label'];
 const SELECTOR: readonly SiteSelector[] = ['random', 'round-robin'];
 
@@ -91,6 +96,20 @@ function optionsIn(p: Problems, m: v1.ISubmitPlanOptions | null | undefined): Su
   return o;
 }
 
+function replayOut(r: SubmitReplayOptions): v1.ISubmitReplayOptions {
+  const m: v1.ISubmitReplayOptions = {};
+  if (r.timeScale !== undefined) m.timeScale = r.timeScale;
+  if (r.sizeScale !== undefined) m.sizeScale = r.sizeScale;
+  return m;
+}
+
+function replayIn(m: v1.ISubmitReplayOptions): SubmitReplayOptions {
+  const r: SubmitReplayOptions = {};
+  if (present(m.timeScale)) r.timeScale = m.timeScale;
+  if (present(m.sizeScale)) r.sizeScale = m.sizeScale;
+  return r;
+}
+
 export const submitRequestCodec = messageCodec<SubmitRequest, v1.ISubmitRequest>(
   'aloft.v1.SubmitRequest',
   v1.SubmitRequest,
@@ -106,6 +125,7 @@ export const submitRequestCodec = messageCodec<SubmitRequest, v1.ISubmitRequest>
     else m.path = r.workflow.path;
     if (r.name !== undefined) m.name = r.name;
     if (r.outputDir !== undefined) m.outputDir = r.outputDir;
+    if (r.replay !== undefined) m.replay = replayOut(r.replay);
     return m;
   },
   (p, m) => {
@@ -126,6 +146,7 @@ export const submitRequestCodec = messageCodec<SubmitRequest, v1.ISubmitRequest>
     const r: SubmitRequest = { workflow, catalogs, options: optionsIn(p, m.options) };
     if (present(m.name)) r.name = m.name;
     if (present(m.outputDir)) r.outputDir = m.outputDir;
+    if (present(m.replay)) r.replay = replayIn(m.replay);
     return r;
   },
 );
@@ -404,11 +425,73 @@ function agentStatusIn(p: Problems, path: string, m: v1.IAgentStatus): AgentStat
   };
 }
 
+const holdOut = (h: HoldStatus): v1.IHoldStatus => ({
+  held: h.held,
+  message: h.message,
+  agents: h.agents,
+});
+
+const holdIn = (m: v1.IHoldStatus): HoldStatus => ({
+  held: m.held ?? false,
+  message: m.message ?? '',
+  agents: m.agents ?? [],
+});
+
 export const listAgentsReplyCodec = messageCodec<ListAgentsReply, v1.IListAgentsReply>(
   'aloft.v1.ListAgentsReply',
   v1.ListAgentsReply,
-  (p, r) => ({ agents: r.agents.map((a, i) => agentStatusOut(p, `agents[${i}]`, a)) }),
-  (p, m) => ({ agents: (m.agents ?? []).map((a, i) => agentStatusIn(p, `agents[${i}]`, a)) }),
+  (p, r) => {
+    const m: v1.IListAgentsReply = {
+      agents: r.agents.map((a, i) => agentStatusOut(p, `agents[${i}]`, a)),
+    };
+    if (r.hold !== undefined) m.hold = holdOut(r.hold);
+    return m;
+  },
+  (p, m) => {
+    const r: ListAgentsReply = {
+      agents: (m.agents ?? []).map((a, i) => agentStatusIn(p, `agents[${i}]`, a)),
+    };
+    if (present(m.hold)) r.hold = holdIn(m.hold);
+    return r;
+  },
+);
+
+export const agentStatusCodec = messageCodec<AgentStatus, v1.IAgentStatus>(
+  'aloft.v1.AgentStatus',
+  v1.AgentStatus,
+  (p, a) => agentStatusOut(p, 'agent', a),
+  (p, m) => agentStatusIn(p, 'agent', m),
+);
+
+// ---- DrainAgent, ReleaseHold ----
+
+export const drainAgentRequestCodec = messageCodec<DrainAgentRequest, v1.IDrainAgentRequest>(
+  'aloft.v1.DrainAgentRequest',
+  v1.DrainAgentRequest,
+  (_p, r) => (r.undo !== undefined ? { agent: r.agent, undo: r.undo } : { agent: r.agent }),
+  (_p, m) => (m.undo ? { agent: m.agent ?? '', undo: true } : { agent: m.agent ?? '' }),
+);
+
+export const releaseHoldRequestCodec = messageCodec<ReleaseHoldRequest, v1.IReleaseHoldRequest>(
+  'aloft.v1.ReleaseHoldRequest',
+  v1.ReleaseHoldRequest,
+  () => ({}),
+  () => ({}),
+);
+
+export const releaseHoldReplyCodec = messageCodec<ReleaseHoldReply, v1.IReleaseHoldReply>(
+  'aloft.v1.ReleaseHoldReply',
+  v1.ReleaseHoldReply,
+  (_p, r) => {
+    const m: v1.IReleaseHoldReply = { released: r.released };
+    if (r.hold !== undefined) m.hold = holdOut(r.hold);
+    return m;
+  },
+  (_p, m) => {
+    const r: ReleaseHoldReply = { released: m.released ?? false };
+    if (present(m.hold)) r.hold = holdIn(m.hold);
+    return r;
+  },
 );
 
 // ---- the service ----
@@ -454,6 +537,8 @@ export const controlService = {
   Remove: method('Remove', workflowRefCodec, workflowStatusCodec),
   Analyze: method('Analyze', workflowRefCodec, analyzeReplyCodec),
   ListAgents: method('ListAgents', listAgentsRequestCodec, listAgentsReplyCodec),
+  DrainAgent: method('DrainAgent', drainAgentRequestCodec, agentStatusCodec),
+  ReleaseHold: method('ReleaseHold', releaseHoldRequestCodec, releaseHoldReplyCodec),
 } as const;
 
 export const encodeSubmitRequest = (v: SubmitRequest): Uint8Array => submitRequestCodec.encode(v);

@@ -13,6 +13,7 @@ import {
   type PlannedJobKind,
   type Profiles,
   type Resources,
+  type StoreAccess,
   type Transfer,
 } from '../plan.js';
 import { EnumMap, fromInt64, present, toUint, type Problems } from './wire-support.js';
@@ -54,6 +55,8 @@ function executableOut(p: Problems, path: string, e: Executable): v1.IExecutable
   };
   if (e.namespace !== undefined) o.namespace = e.namespace;
   if (e.version !== undefined) o.version = e.version;
+  if (e.arch !== undefined) o.arch = e.arch;
+  if (e.os !== undefined) o.os = e.os;
   if (e.container !== undefined) {
     const c = e.container;
     o.container = {
@@ -70,6 +73,14 @@ function transferOut(p: Problems, path: string, t: Transfer): v1.ITransfer {
   const o: v1.ITransfer = { lfn: t.lfn, sources: t.sources, dest: t.dest };
   if (t.size !== undefined) o.size = toUint(p, `${path}.size`, t.size, 64);
   if (t.checksum !== undefined) o.checksum = checksumOut(p, `${path}.checksum`, t.checksum);
+  return o;
+}
+
+function storeAccessOut(a: StoreAccess): v1.IStoreAccess {
+  const o: v1.IStoreAccess = { url: a.url, site: a.site };
+  if (a.endpoint !== undefined) o.endpoint = a.endpoint;
+  if (a.region !== undefined) o.region = a.region;
+  if (a.pathStyle !== undefined) o.pathStyle = a.pathStyle;
   return o;
 }
 
@@ -125,6 +136,7 @@ export function plannedJobOut(p: Problems, path: string, j: PlannedJob, depth = 
     };
   if (j.registrations !== undefined) o.registrations = { registrations: j.registrations };
   if (j.deletes !== undefined) o.deletes = { deletes: j.deletes };
+  if (j.storeAccess !== undefined) o.storeAccess = { stores: j.storeAccess.map(storeAccessOut) };
   return o;
 }
 
@@ -151,6 +163,8 @@ function executableIn(p: Problems, path: string, e: v1.IExecutable): Executable 
   };
   if (present(e.namespace)) o.namespace = e.namespace;
   if (present(e.version)) o.version = e.version;
+  if (present(e.arch)) o.arch = e.arch;
+  if (present(e.os)) o.os = e.os;
   if (present(e.container)) {
     const c = e.container;
     o.container = {
@@ -176,6 +190,14 @@ function transferIn(p: Problems, path: string, t: v1.ITransfer): Transfer {
   };
   if (present(t.size)) o.size = fromInt64(p, `${path}.size`, t.size);
   if (present(t.checksum)) o.checksum = checksumIn(p, `${path}.checksum`, t.checksum);
+  return o;
+}
+
+function storeAccessIn(a: v1.IStoreAccess): StoreAccess {
+  const o: StoreAccess = { url: a.url ?? '', site: a.site ?? '' };
+  if (present(a.endpoint)) o.endpoint = a.endpoint;
+  if (present(a.region)) o.region = a.region;
+  if (present(a.pathStyle)) o.pathStyle = a.pathStyle;
   return o;
 }
 
@@ -249,5 +271,6 @@ export function plannedJobIn(
     }));
   if (present(j.deletes))
     o.deletes = (j.deletes.deletes ?? []).map((d) => ({ lfn: d.lfn ?? '', url: d.url ?? '' }));
+  if (present(j.storeAccess)) o.storeAccess = (j.storeAccess.stores ?? []).map(storeAccessIn);
   return o;
 }

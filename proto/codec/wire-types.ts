@@ -61,6 +61,14 @@ export interface SubmitRequest {
   catalogs: CatalogSource[];
   outputDir?: string;
   options: SubmitPlanOptions;
+  /** Scales of a replayed WfCommons trace; absent = `aloft replay`'s defaults. */
+  replay?: SubmitReplayOptions;
+}
+
+/** Recorded runtimes and file sizes of a replayed trace are multiplied by these. */
+export interface SubmitReplayOptions {
+  timeScale?: number;
+  sizeScale?: number;
 }
 
 export interface SubmitReply {
@@ -198,6 +206,31 @@ export interface AgentStatus {
   running: AttemptKey[];
 }
 
+/** The mass-loss guard's hold on rescheduling the attempts of lost agents. */
+export interface HoldStatus {
+  held: boolean;
+  message: string;
+  /** Lost agents whose attempts wait for the hold to be released. */
+  agents: string[];
+}
+
 export interface ListAgentsReply {
   agents: AgentStatus[];
+  /** Present while rescheduling is held. */
+  hold?: HoldStatus;
+}
+
+export interface DrainAgentRequest {
+  agent: string;
+  /** Undo a drain: the agent takes work again. */
+  undo?: boolean;
+}
+
+export type ReleaseHoldRequest = Record<string, never>;
+
+export interface ReleaseHoldReply {
+  /** False when nothing was held. */
+  released: boolean;
+  /** The hold that was released. */
+  hold?: HoldStatus;
 }

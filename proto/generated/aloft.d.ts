@@ -436,6 +436,12 @@ export namespace aloft {
 
             /** Executable container */
             container?: (aloft.v1.IContainer|null);
+
+            /** Executable arch */
+            arch?: (string|null);
+
+            /** Executable os */
+            os?: (string|null);
         }
 
         /** Represents an Executable. */
@@ -464,6 +470,12 @@ export namespace aloft {
 
             /** Executable container. */
             public container?: (aloft.v1.IContainer|null);
+
+            /** Executable arch. */
+            public arch?: (string|null);
+
+            /** Executable os. */
+            public os?: (string|null);
 
             /**
              * Encodes the specified Executable message. Does not implicitly {@link aloft.v1.Executable.verify|verify} messages.
@@ -836,6 +848,106 @@ export namespace aloft {
             public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.PlannedJobList;
         }
 
+        /** Properties of a StoreAccess. */
+        interface IStoreAccess {
+
+            /** StoreAccess url */
+            url?: (string|null);
+
+            /** StoreAccess site */
+            site?: (string|null);
+
+            /** StoreAccess endpoint */
+            endpoint?: (string|null);
+
+            /** StoreAccess region */
+            region?: (string|null);
+
+            /** StoreAccess pathStyle */
+            pathStyle?: (boolean|null);
+        }
+
+        /** Represents a StoreAccess. */
+        class StoreAccess implements IStoreAccess {
+
+            /**
+             * Constructs a new StoreAccess.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: aloft.v1.IStoreAccess);
+
+            /** StoreAccess url. */
+            public url: string;
+
+            /** StoreAccess site. */
+            public site: string;
+
+            /** StoreAccess endpoint. */
+            public endpoint?: (string|null);
+
+            /** StoreAccess region. */
+            public region?: (string|null);
+
+            /** StoreAccess pathStyle. */
+            public pathStyle?: (boolean|null);
+
+            /**
+             * Encodes the specified StoreAccess message. Does not implicitly {@link aloft.v1.StoreAccess.verify|verify} messages.
+             * @param message StoreAccess message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            public static encode(message: aloft.v1.IStoreAccess, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a StoreAccess message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns StoreAccess
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.StoreAccess;
+        }
+
+        /** Properties of a StoreAccessList. */
+        interface IStoreAccessList {
+
+            /** StoreAccessList stores */
+            stores?: (aloft.v1.IStoreAccess[]|null);
+        }
+
+        /** Represents a StoreAccessList. */
+        class StoreAccessList implements IStoreAccessList {
+
+            /**
+             * Constructs a new StoreAccessList.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: aloft.v1.IStoreAccessList);
+
+            /** StoreAccessList stores. */
+            public stores: aloft.v1.IStoreAccess[];
+
+            /**
+             * Encodes the specified StoreAccessList message. Does not implicitly {@link aloft.v1.StoreAccessList.verify|verify} messages.
+             * @param message StoreAccessList message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            public static encode(message: aloft.v1.IStoreAccessList, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a StoreAccessList message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns StoreAccessList
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.StoreAccessList;
+        }
+
         /** Properties of a PlannedJob. */
         interface IPlannedJob {
 
@@ -904,6 +1016,9 @@ export namespace aloft {
 
             /** PlannedJob deletes */
             deletes?: (aloft.v1.IDeleteList|null);
+
+            /** PlannedJob storeAccess */
+            storeAccess?: (aloft.v1.IStoreAccessList|null);
         }
 
         /** Represents a PlannedJob. */
@@ -980,6 +1095,9 @@ export namespace aloft {
 
             /** PlannedJob deletes. */
             public deletes?: (aloft.v1.IDeleteList|null);
+
+            /** PlannedJob storeAccess. */
+            public storeAccess?: (aloft.v1.IStoreAccessList|null);
 
             /**
              * Encodes the specified PlannedJob message. Does not implicitly {@link aloft.v1.PlannedJob.verify|verify} messages.
@@ -1179,6 +1297,14 @@ export namespace aloft {
             public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.FileRecord;
         }
 
+        /** CacheUse enum. */
+        enum CacheUse {
+            CACHE_USE_UNSPECIFIED = 0,
+            CACHE_USE_HIT = 1,
+            CACHE_USE_MISS = 2,
+            CACHE_USE_BYPASS = 3
+        }
+
         /** Properties of a TransferRecord. */
         interface ITransferRecord {
 
@@ -1202,6 +1328,9 @@ export namespace aloft {
 
             /** TransferRecord failedSources */
             failedSources?: (aloft.v1.IStringList|null);
+
+            /** TransferRecord cache */
+            cache?: (aloft.v1.CacheUse|null);
         }
 
         /** Represents a TransferRecord. */
@@ -1233,6 +1362,9 @@ export namespace aloft {
 
             /** TransferRecord failedSources. */
             public failedSources?: (aloft.v1.IStringList|null);
+
+            /** TransferRecord cache. */
+            public cache: aloft.v1.CacheUse;
 
             /**
              * Encodes the specified TransferRecord message. Does not implicitly {@link aloft.v1.TransferRecord.verify|verify} messages.
@@ -1514,6 +1646,9 @@ export namespace aloft {
 
             /** AgentAd draining */
             draining?: (boolean|null);
+
+            /** AgentAd cache */
+            cache?: (aloft.v1.ICacheSummary|null);
         }
 
         /** Represents an AgentAd. */
@@ -1570,6 +1705,9 @@ export namespace aloft {
             /** AgentAd draining. */
             public draining?: (boolean|null);
 
+            /** AgentAd cache. */
+            public cache?: (aloft.v1.ICacheSummary|null);
+
             /**
              * Encodes the specified AgentAd message. Does not implicitly {@link aloft.v1.AgentAd.verify|verify} messages.
              * @param message AgentAd message or plain object to encode
@@ -1587,6 +1725,112 @@ export namespace aloft {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.AgentAd;
+        }
+
+        /** Properties of a CachedInput. */
+        interface ICachedInput {
+
+            /** CachedInput urls */
+            urls?: (string[]|null);
+
+            /** CachedInput bytes */
+            bytes?: (number|Long|null);
+
+            /** CachedInput sha256 */
+            sha256?: (string|null);
+        }
+
+        /** Represents a CachedInput. */
+        class CachedInput implements ICachedInput {
+
+            /**
+             * Constructs a new CachedInput.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: aloft.v1.ICachedInput);
+
+            /** CachedInput urls. */
+            public urls: string[];
+
+            /** CachedInput bytes. */
+            public bytes: (number|Long);
+
+            /** CachedInput sha256. */
+            public sha256?: (string|null);
+
+            /**
+             * Encodes the specified CachedInput message. Does not implicitly {@link aloft.v1.CachedInput.verify|verify} messages.
+             * @param message CachedInput message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            public static encode(message: aloft.v1.ICachedInput, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a CachedInput message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns CachedInput
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.CachedInput;
+        }
+
+        /** Properties of a CacheSummary. */
+        interface ICacheSummary {
+
+            /** CacheSummary entries */
+            entries?: (number|Long|null);
+
+            /** CacheSummary bytes */
+            bytes?: (number|Long|null);
+
+            /** CacheSummary budgetBytes */
+            budgetBytes?: (number|Long|null);
+
+            /** CacheSummary largest */
+            largest?: (aloft.v1.ICachedInput[]|null);
+        }
+
+        /** Represents a CacheSummary. */
+        class CacheSummary implements ICacheSummary {
+
+            /**
+             * Constructs a new CacheSummary.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: aloft.v1.ICacheSummary);
+
+            /** CacheSummary entries. */
+            public entries: (number|Long);
+
+            /** CacheSummary bytes. */
+            public bytes: (number|Long);
+
+            /** CacheSummary budgetBytes. */
+            public budgetBytes: (number|Long);
+
+            /** CacheSummary largest. */
+            public largest: aloft.v1.ICachedInput[];
+
+            /**
+             * Encodes the specified CacheSummary message. Does not implicitly {@link aloft.v1.CacheSummary.verify|verify} messages.
+             * @param message CacheSummary message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            public static encode(message: aloft.v1.ICacheSummary, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a CacheSummary message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns CacheSummary
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.CacheSummary;
         }
 
         /** Properties of a Heartbeat. */
@@ -2225,6 +2469,9 @@ export namespace aloft {
 
             /** SubmitRequest options */
             options?: (aloft.v1.ISubmitPlanOptions|null);
+
+            /** SubmitRequest replay */
+            replay?: (aloft.v1.ISubmitReplayOptions|null);
         }
 
         /** Represents a SubmitRequest. */
@@ -2254,6 +2501,9 @@ export namespace aloft {
             /** SubmitRequest options. */
             public options?: (aloft.v1.ISubmitPlanOptions|null);
 
+            /** SubmitRequest replay. */
+            public replay?: (aloft.v1.ISubmitReplayOptions|null);
+
             /** SubmitRequest workflow. */
             public workflow?: ("yaml"|"path");
 
@@ -2274,6 +2524,50 @@ export namespace aloft {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.SubmitRequest;
+        }
+
+        /** Properties of a SubmitReplayOptions. */
+        interface ISubmitReplayOptions {
+
+            /** SubmitReplayOptions timeScale */
+            timeScale?: (number|null);
+
+            /** SubmitReplayOptions sizeScale */
+            sizeScale?: (number|null);
+        }
+
+        /** Represents a SubmitReplayOptions. */
+        class SubmitReplayOptions implements ISubmitReplayOptions {
+
+            /**
+             * Constructs a new SubmitReplayOptions.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: aloft.v1.ISubmitReplayOptions);
+
+            /** SubmitReplayOptions timeScale. */
+            public timeScale?: (number|null);
+
+            /** SubmitReplayOptions sizeScale. */
+            public sizeScale?: (number|null);
+
+            /**
+             * Encodes the specified SubmitReplayOptions message. Does not implicitly {@link aloft.v1.SubmitReplayOptions.verify|verify} messages.
+             * @param message SubmitReplayOptions message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            public static encode(message: aloft.v1.ISubmitReplayOptions, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a SubmitReplayOptions message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns SubmitReplayOptions
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.SubmitReplayOptions;
         }
 
         /** Properties of a SubmitReply. */
@@ -3241,11 +3535,64 @@ export namespace aloft {
             public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.AgentStatus;
         }
 
+        /** Properties of a HoldStatus. */
+        interface IHoldStatus {
+
+            /** HoldStatus held */
+            held?: (boolean|null);
+
+            /** HoldStatus message */
+            message?: (string|null);
+
+            /** HoldStatus agents */
+            agents?: (string[]|null);
+        }
+
+        /** Represents a HoldStatus. */
+        class HoldStatus implements IHoldStatus {
+
+            /**
+             * Constructs a new HoldStatus.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: aloft.v1.IHoldStatus);
+
+            /** HoldStatus held. */
+            public held: boolean;
+
+            /** HoldStatus message. */
+            public message: string;
+
+            /** HoldStatus agents. */
+            public agents: string[];
+
+            /**
+             * Encodes the specified HoldStatus message. Does not implicitly {@link aloft.v1.HoldStatus.verify|verify} messages.
+             * @param message HoldStatus message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            public static encode(message: aloft.v1.IHoldStatus, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a HoldStatus message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns HoldStatus
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.HoldStatus;
+        }
+
         /** Properties of a ListAgentsReply. */
         interface IListAgentsReply {
 
             /** ListAgentsReply agents */
             agents?: (aloft.v1.IAgentStatus[]|null);
+
+            /** ListAgentsReply hold */
+            hold?: (aloft.v1.IHoldStatus|null);
         }
 
         /** Represents a ListAgentsReply. */
@@ -3259,6 +3606,9 @@ export namespace aloft {
 
             /** ListAgentsReply agents. */
             public agents: aloft.v1.IAgentStatus[];
+
+            /** ListAgentsReply hold. */
+            public hold?: (aloft.v1.IHoldStatus|null);
 
             /**
              * Encodes the specified ListAgentsReply message. Does not implicitly {@link aloft.v1.ListAgentsReply.verify|verify} messages.
@@ -3277,6 +3627,126 @@ export namespace aloft {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.ListAgentsReply;
+        }
+
+        /** Properties of a DrainAgentRequest. */
+        interface IDrainAgentRequest {
+
+            /** DrainAgentRequest agent */
+            agent?: (string|null);
+
+            /** DrainAgentRequest undo */
+            undo?: (boolean|null);
+        }
+
+        /** Represents a DrainAgentRequest. */
+        class DrainAgentRequest implements IDrainAgentRequest {
+
+            /**
+             * Constructs a new DrainAgentRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: aloft.v1.IDrainAgentRequest);
+
+            /** DrainAgentRequest agent. */
+            public agent: string;
+
+            /** DrainAgentRequest undo. */
+            public undo: boolean;
+
+            /**
+             * Encodes the specified DrainAgentRequest message. Does not implicitly {@link aloft.v1.DrainAgentRequest.verify|verify} messages.
+             * @param message DrainAgentRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            public static encode(message: aloft.v1.IDrainAgentRequest, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a DrainAgentRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns DrainAgentRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.DrainAgentRequest;
+        }
+
+        /** Properties of a ReleaseHoldRequest. */
+        interface IReleaseHoldRequest {
+        }
+
+        /** Represents a ReleaseHoldRequest. */
+        class ReleaseHoldRequest implements IReleaseHoldRequest {
+
+            /**
+             * Constructs a new ReleaseHoldRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: aloft.v1.IReleaseHoldRequest);
+
+            /**
+             * Encodes the specified ReleaseHoldRequest message. Does not implicitly {@link aloft.v1.ReleaseHoldRequest.verify|verify} messages.
+             * @param message ReleaseHoldRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            public static encode(message: aloft.v1.IReleaseHoldRequest, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ReleaseHoldRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns ReleaseHoldRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.ReleaseHoldRequest;
+        }
+
+        /** Properties of a ReleaseHoldReply. */
+        interface IReleaseHoldReply {
+
+            /** ReleaseHoldReply released */
+            released?: (boolean|null);
+
+            /** ReleaseHoldReply hold */
+            hold?: (aloft.v1.IHoldStatus|null);
+        }
+
+        /** Represents a ReleaseHoldReply. */
+        class ReleaseHoldReply implements IReleaseHoldReply {
+
+            /**
+             * Constructs a new ReleaseHoldReply.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: aloft.v1.IReleaseHoldReply);
+
+            /** ReleaseHoldReply released. */
+            public released: boolean;
+
+            /** ReleaseHoldReply hold. */
+            public hold?: (aloft.v1.IHoldStatus|null);
+
+            /**
+             * Encodes the specified ReleaseHoldReply message. Does not implicitly {@link aloft.v1.ReleaseHoldReply.verify|verify} messages.
+             * @param message ReleaseHoldReply message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            public static encode(message: aloft.v1.IReleaseHoldReply, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ReleaseHoldReply message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns ReleaseHoldReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.ReleaseHoldReply;
         }
     }
 }

@@ -764,6 +764,8 @@ export const aloft = $root.aloft = (() => {
             Executable.prototype.pfn = "";
             Executable.prototype.type = 0;
             Executable.prototype.container = null;
+            Executable.prototype.arch = null;
+            Executable.prototype.os = null;
 
             let $oneOfFields;
 
@@ -776,6 +778,18 @@ export const aloft = $root.aloft = (() => {
             // Virtual OneOf for proto3 optional field
             Object.defineProperty(Executable.prototype, "_version", {
                 get: $util.oneOfGetter($oneOfFields = ["version"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            Object.defineProperty(Executable.prototype, "_arch", {
+                get: $util.oneOfGetter($oneOfFields = ["arch"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            Object.defineProperty(Executable.prototype, "_os", {
+                get: $util.oneOfGetter($oneOfFields = ["os"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -798,6 +812,10 @@ export const aloft = $root.aloft = (() => {
                     writer.uint32(40).int32(message.type);
                 if (message.container != null && Object.hasOwnProperty.call(message, "container"))
                     $root.aloft.v1.Container.encode(message.container, writer.uint32(50).fork(), q + 1).ldelim();
+                if (message.arch != null && Object.hasOwnProperty.call(message, "arch"))
+                    writer.uint32(58).string(message.arch);
+                if (message.os != null && Object.hasOwnProperty.call(message, "os"))
+                    writer.uint32(66).string(message.os);
                 return writer;
             };
 
@@ -846,6 +864,14 @@ export const aloft = $root.aloft = (() => {
                         }
                     case 6: {
                             message.container = $root.aloft.v1.Container.decode(reader, reader.uint32(), undefined, long + 1);
+                            break;
+                        }
+                    case 7: {
+                            message.arch = reader.string();
+                            break;
+                        }
+                    case 8: {
+                            message.os = reader.string();
                             break;
                         }
                     default:
@@ -1476,6 +1502,190 @@ export const aloft = $root.aloft = (() => {
             return PlannedJobList;
         })();
 
+        v1.StoreAccess = (function() {
+
+            function StoreAccess(properties) {
+                if (properties)
+                    for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            }
+
+            StoreAccess.prototype.url = "";
+            StoreAccess.prototype.site = "";
+            StoreAccess.prototype.endpoint = null;
+            StoreAccess.prototype.region = null;
+            StoreAccess.prototype.pathStyle = null;
+
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            Object.defineProperty(StoreAccess.prototype, "_endpoint", {
+                get: $util.oneOfGetter($oneOfFields = ["endpoint"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            Object.defineProperty(StoreAccess.prototype, "_region", {
+                get: $util.oneOfGetter($oneOfFields = ["region"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            Object.defineProperty(StoreAccess.prototype, "_pathStyle", {
+                get: $util.oneOfGetter($oneOfFields = ["pathStyle"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            StoreAccess.encode = function encode(message, writer, q) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (q === undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw Error("max depth exceeded");
+                if (message.url != null && Object.hasOwnProperty.call(message, "url"))
+                    writer.uint32(10).string(message.url);
+                if (message.site != null && Object.hasOwnProperty.call(message, "site"))
+                    writer.uint32(18).string(message.site);
+                if (message.endpoint != null && Object.hasOwnProperty.call(message, "endpoint"))
+                    writer.uint32(26).string(message.endpoint);
+                if (message.region != null && Object.hasOwnProperty.call(message, "region"))
+                    writer.uint32(34).string(message.region);
+                if (message.pathStyle != null && Object.hasOwnProperty.call(message, "pathStyle"))
+                    writer.uint32(40).bool(message.pathStyle);
+                return writer;
+            };
+
+            StoreAccess.decode = function decode(reader, length, error, long) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (long === undefined)
+                    long = 0;
+                if (long > $Reader.recursionLimit)
+                    throw Error("maximum nesting depth exceeded");
+                let end, message;
+                if (length === undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = new $root.aloft.v1.StoreAccess();
+                while (reader.pos < end) {
+                    let tag = reader.uint32();
+                    if (tag === error)
+                        break;
+                    switch (tag >>> 3) {
+                    case 1: {
+                            message.url = reader.string();
+                            break;
+                        }
+                    case 2: {
+                            message.site = reader.string();
+                            break;
+                        }
+                    case 3: {
+                            message.endpoint = reader.string();
+                            break;
+                        }
+                    case 4: {
+                            message.region = reader.string();
+                            break;
+                        }
+                    case 5: {
+                            message.pathStyle = reader.bool();
+                            break;
+                        }
+                    default:
+                        reader.skipType(tag & 7, long);
+                        break;
+                    }
+                }
+                if (length !== undefined) {
+                    if (reader.pos !== end)
+                        throw RangeError("index out of range");
+                    reader.len = length;
+                }
+                return message;
+            };
+
+            return StoreAccess;
+        })();
+
+        v1.StoreAccessList = (function() {
+
+            function StoreAccessList(properties) {
+                this.stores = [];
+                if (properties)
+                    for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            }
+
+            StoreAccessList.prototype.stores = $util.emptyArray;
+
+            StoreAccessList.encode = function encode(message, writer, q) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (q === undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw Error("max depth exceeded");
+                if (message.stores != null && message.stores.length)
+                    for (let i = 0; i < message.stores.length; ++i)
+                        $root.aloft.v1.StoreAccess.encode(message.stores[i], writer.uint32(10).fork(), q + 1).ldelim();
+                return writer;
+            };
+
+            StoreAccessList.decode = function decode(reader, length, error, long) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (long === undefined)
+                    long = 0;
+                if (long > $Reader.recursionLimit)
+                    throw Error("maximum nesting depth exceeded");
+                let end, message;
+                if (length === undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = new $root.aloft.v1.StoreAccessList();
+                while (reader.pos < end) {
+                    let tag = reader.uint32();
+                    if (tag === error)
+                        break;
+                    switch (tag >>> 3) {
+                    case 1: {
+                            if (!(message.stores && message.stores.length))
+                                message.stores = [];
+                            message.stores.push($root.aloft.v1.StoreAccess.decode(reader, reader.uint32(), undefined, long + 1));
+                            break;
+                        }
+                    default:
+                        reader.skipType(tag & 7, long);
+                        break;
+                    }
+                }
+                if (length !== undefined) {
+                    if (reader.pos !== end)
+                        throw RangeError("index out of range");
+                    reader.len = length;
+                }
+                return message;
+            };
+
+            return StoreAccessList;
+        })();
+
         v1.PlannedJob = (function() {
 
             function PlannedJob(properties) {
@@ -1509,6 +1719,7 @@ export const aloft = $root.aloft = (() => {
             PlannedJob.prototype.transfers = null;
             PlannedJob.prototype.registrations = null;
             PlannedJob.prototype.deletes = null;
+            PlannedJob.prototype.storeAccess = null;
 
             let $oneOfFields;
 
@@ -1589,6 +1800,8 @@ export const aloft = $root.aloft = (() => {
                     $root.aloft.v1.RegistrationList.encode(message.registrations, writer.uint32(170).fork(), q + 1).ldelim();
                 if (message.deletes != null && Object.hasOwnProperty.call(message, "deletes"))
                     $root.aloft.v1.DeleteList.encode(message.deletes, writer.uint32(178).fork(), q + 1).ldelim();
+                if (message.storeAccess != null && Object.hasOwnProperty.call(message, "storeAccess"))
+                    $root.aloft.v1.StoreAccessList.encode(message.storeAccess, writer.uint32(186).fork(), q + 1).ldelim();
                 return writer;
             };
 
@@ -1705,6 +1918,10 @@ export const aloft = $root.aloft = (() => {
                         }
                     case 22: {
                             message.deletes = $root.aloft.v1.DeleteList.decode(reader, reader.uint32(), undefined, long + 1);
+                            break;
+                        }
+                    case 23: {
+                            message.storeAccess = $root.aloft.v1.StoreAccessList.decode(reader, reader.uint32(), undefined, long + 1);
                             break;
                         }
                     default:
@@ -2012,6 +2229,15 @@ export const aloft = $root.aloft = (() => {
             return FileRecord;
         })();
 
+        v1.CacheUse = (function() {
+            const valuesById = {}, values = Object.create(valuesById);
+            values[valuesById[0] = "CACHE_USE_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "CACHE_USE_HIT"] = 1;
+            values[valuesById[2] = "CACHE_USE_MISS"] = 2;
+            values[valuesById[3] = "CACHE_USE_BYPASS"] = 3;
+            return values;
+        })();
+
         v1.TransferRecord = (function() {
 
             function TransferRecord(properties) {
@@ -2028,6 +2254,7 @@ export const aloft = $root.aloft = (() => {
             TransferRecord.prototype.sha256 = null;
             TransferRecord.prototype.durationMs = 0;
             TransferRecord.prototype.failedSources = null;
+            TransferRecord.prototype.cache = 0;
 
             let $oneOfFields;
 
@@ -2058,6 +2285,8 @@ export const aloft = $root.aloft = (() => {
                     writer.uint32(49).double(message.durationMs);
                 if (message.failedSources != null && Object.hasOwnProperty.call(message, "failedSources"))
                     $root.aloft.v1.StringList.encode(message.failedSources, writer.uint32(58).fork(), q + 1).ldelim();
+                if (message.cache != null && Object.hasOwnProperty.call(message, "cache"))
+                    writer.uint32(64).int32(message.cache);
                 return writer;
             };
 
@@ -2110,6 +2339,10 @@ export const aloft = $root.aloft = (() => {
                         }
                     case 7: {
                             message.failedSources = $root.aloft.v1.StringList.decode(reader, reader.uint32(), undefined, long + 1);
+                            break;
+                        }
+                    case 8: {
+                            message.cache = reader.int32();
                             break;
                         }
                     default:
@@ -2474,6 +2707,7 @@ export const aloft = $root.aloft = (() => {
             AgentAd.prototype.os = null;
             AgentAd.prototype.cacheBytes = null;
             AgentAd.prototype.draining = null;
+            AgentAd.prototype.cache = null;
 
             let $oneOfFields;
 
@@ -2547,6 +2781,8 @@ export const aloft = $root.aloft = (() => {
                     writer.uint32(112).uint64(message.cacheBytes);
                 if (message.draining != null && Object.hasOwnProperty.call(message, "draining"))
                     writer.uint32(120).bool(message.draining);
+                if (message.cache != null && Object.hasOwnProperty.call(message, "cache"))
+                    $root.aloft.v1.CacheSummary.encode(message.cache, writer.uint32(130).fork(), q + 1).ldelim();
                 return writer;
             };
 
@@ -2664,6 +2900,10 @@ export const aloft = $root.aloft = (() => {
                             message.draining = reader.bool();
                             break;
                         }
+                    case 16: {
+                            message.cache = $root.aloft.v1.CacheSummary.decode(reader, reader.uint32(), undefined, long + 1);
+                            break;
+                        }
                     default:
                         reader.skipType(tag & 7, long);
                         break;
@@ -2678,6 +2918,189 @@ export const aloft = $root.aloft = (() => {
             };
 
             return AgentAd;
+        })();
+
+        v1.CachedInput = (function() {
+
+            function CachedInput(properties) {
+                this.urls = [];
+                if (properties)
+                    for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            }
+
+            CachedInput.prototype.urls = $util.emptyArray;
+            CachedInput.prototype.bytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            CachedInput.prototype.sha256 = null;
+
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            Object.defineProperty(CachedInput.prototype, "_sha256", {
+                get: $util.oneOfGetter($oneOfFields = ["sha256"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            CachedInput.encode = function encode(message, writer, q) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (q === undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw Error("max depth exceeded");
+                if (message.urls != null && message.urls.length)
+                    for (let i = 0; i < message.urls.length; ++i)
+                        writer.uint32(10).string(message.urls[i]);
+                if (message.bytes != null && Object.hasOwnProperty.call(message, "bytes"))
+                    writer.uint32(16).uint64(message.bytes);
+                if (message.sha256 != null && Object.hasOwnProperty.call(message, "sha256"))
+                    writer.uint32(26).string(message.sha256);
+                return writer;
+            };
+
+            CachedInput.decode = function decode(reader, length, error, long) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (long === undefined)
+                    long = 0;
+                if (long > $Reader.recursionLimit)
+                    throw Error("maximum nesting depth exceeded");
+                let end, message;
+                if (length === undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = new $root.aloft.v1.CachedInput();
+                while (reader.pos < end) {
+                    let tag = reader.uint32();
+                    if (tag === error)
+                        break;
+                    switch (tag >>> 3) {
+                    case 1: {
+                            if (!(message.urls && message.urls.length))
+                                message.urls = [];
+                            message.urls.push(reader.string());
+                            break;
+                        }
+                    case 2: {
+                            message.bytes = reader.uint64();
+                            break;
+                        }
+                    case 3: {
+                            message.sha256 = reader.string();
+                            break;
+                        }
+                    default:
+                        reader.skipType(tag & 7, long);
+                        break;
+                    }
+                }
+                if (length !== undefined) {
+                    if (reader.pos !== end)
+                        throw RangeError("index out of range");
+                    reader.len = length;
+                }
+                return message;
+            };
+
+            return CachedInput;
+        })();
+
+        v1.CacheSummary = (function() {
+
+            function CacheSummary(properties) {
+                this.largest = [];
+                if (properties)
+                    for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            }
+
+            CacheSummary.prototype.entries = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            CacheSummary.prototype.bytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            CacheSummary.prototype.budgetBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            CacheSummary.prototype.largest = $util.emptyArray;
+
+            CacheSummary.encode = function encode(message, writer, q) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (q === undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw Error("max depth exceeded");
+                if (message.entries != null && Object.hasOwnProperty.call(message, "entries"))
+                    writer.uint32(8).uint64(message.entries);
+                if (message.bytes != null && Object.hasOwnProperty.call(message, "bytes"))
+                    writer.uint32(16).uint64(message.bytes);
+                if (message.budgetBytes != null && Object.hasOwnProperty.call(message, "budgetBytes"))
+                    writer.uint32(24).uint64(message.budgetBytes);
+                if (message.largest != null && message.largest.length)
+                    for (let i = 0; i < message.largest.length; ++i)
+                        $root.aloft.v1.CachedInput.encode(message.largest[i], writer.uint32(34).fork(), q + 1).ldelim();
+                return writer;
+            };
+
+            CacheSummary.decode = function decode(reader, length, error, long) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (long === undefined)
+                    long = 0;
+                if (long > $Reader.recursionLimit)
+                    throw Error("maximum nesting depth exceeded");
+                let end, message;
+                if (length === undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = new $root.aloft.v1.CacheSummary();
+                while (reader.pos < end) {
+                    let tag = reader.uint32();
+                    if (tag === error)
+                        break;
+                    switch (tag >>> 3) {
+                    case 1: {
+                            message.entries = reader.uint64();
+                            break;
+                        }
+                    case 2: {
+                            message.bytes = reader.uint64();
+                            break;
+                        }
+                    case 3: {
+                            message.budgetBytes = reader.uint64();
+                            break;
+                        }
+                    case 4: {
+                            if (!(message.largest && message.largest.length))
+                                message.largest = [];
+                            message.largest.push($root.aloft.v1.CachedInput.decode(reader, reader.uint32(), undefined, long + 1));
+                            break;
+                        }
+                    default:
+                        reader.skipType(tag & 7, long);
+                        break;
+                    }
+                }
+                if (length !== undefined) {
+                    if (reader.pos !== end)
+                        throw RangeError("index out of range");
+                    reader.len = length;
+                }
+                return message;
+            };
+
+            return CacheSummary;
         })();
 
         v1.Heartbeat = (function() {
@@ -3708,6 +4131,7 @@ export const aloft = $root.aloft = (() => {
             SubmitRequest.prototype.catalogs = $util.emptyArray;
             SubmitRequest.prototype.outputDir = null;
             SubmitRequest.prototype.options = null;
+            SubmitRequest.prototype.replay = null;
 
             let $oneOfFields;
 
@@ -3748,6 +4172,8 @@ export const aloft = $root.aloft = (() => {
                     writer.uint32(42).string(message.outputDir);
                 if (message.options != null && Object.hasOwnProperty.call(message, "options"))
                     $root.aloft.v1.SubmitPlanOptions.encode(message.options, writer.uint32(50).fork(), q + 1).ldelim();
+                if (message.replay != null && Object.hasOwnProperty.call(message, "replay"))
+                    $root.aloft.v1.SubmitReplayOptions.encode(message.replay, writer.uint32(58).fork(), q + 1).ldelim();
                 return writer;
             };
 
@@ -3800,6 +4226,10 @@ export const aloft = $root.aloft = (() => {
                             message.options = $root.aloft.v1.SubmitPlanOptions.decode(reader, reader.uint32(), undefined, long + 1);
                             break;
                         }
+                    case 7: {
+                            message.replay = $root.aloft.v1.SubmitReplayOptions.decode(reader, reader.uint32(), undefined, long + 1);
+                            break;
+                        }
                     default:
                         reader.skipType(tag & 7, long);
                         break;
@@ -3814,6 +4244,93 @@ export const aloft = $root.aloft = (() => {
             };
 
             return SubmitRequest;
+        })();
+
+        v1.SubmitReplayOptions = (function() {
+
+            function SubmitReplayOptions(properties) {
+                if (properties)
+                    for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            }
+
+            SubmitReplayOptions.prototype.timeScale = null;
+            SubmitReplayOptions.prototype.sizeScale = null;
+
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            Object.defineProperty(SubmitReplayOptions.prototype, "_timeScale", {
+                get: $util.oneOfGetter($oneOfFields = ["timeScale"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            Object.defineProperty(SubmitReplayOptions.prototype, "_sizeScale", {
+                get: $util.oneOfGetter($oneOfFields = ["sizeScale"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            SubmitReplayOptions.encode = function encode(message, writer, q) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (q === undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw Error("max depth exceeded");
+                if (message.timeScale != null && Object.hasOwnProperty.call(message, "timeScale"))
+                    writer.uint32(9).double(message.timeScale);
+                if (message.sizeScale != null && Object.hasOwnProperty.call(message, "sizeScale"))
+                    writer.uint32(17).double(message.sizeScale);
+                return writer;
+            };
+
+            SubmitReplayOptions.decode = function decode(reader, length, error, long) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (long === undefined)
+                    long = 0;
+                if (long > $Reader.recursionLimit)
+                    throw Error("maximum nesting depth exceeded");
+                let end, message;
+                if (length === undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = new $root.aloft.v1.SubmitReplayOptions();
+                while (reader.pos < end) {
+                    let tag = reader.uint32();
+                    if (tag === error)
+                        break;
+                    switch (tag >>> 3) {
+                    case 1: {
+                            message.timeScale = reader.double();
+                            break;
+                        }
+                    case 2: {
+                            message.sizeScale = reader.double();
+                            break;
+                        }
+                    default:
+                        reader.skipType(tag & 7, long);
+                        break;
+                    }
+                }
+                if (length !== undefined) {
+                    if (reader.pos !== end)
+                        throw RangeError("index out of range");
+                    reader.len = length;
+                }
+                return message;
+            };
+
+            return SubmitReplayOptions;
         })();
 
         v1.SubmitReply = (function() {
@@ -5427,6 +5944,90 @@ export const aloft = $root.aloft = (() => {
             return AgentStatus;
         })();
 
+        v1.HoldStatus = (function() {
+
+            function HoldStatus(properties) {
+                this.agents = [];
+                if (properties)
+                    for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            }
+
+            HoldStatus.prototype.held = false;
+            HoldStatus.prototype.message = "";
+            HoldStatus.prototype.agents = $util.emptyArray;
+
+            HoldStatus.encode = function encode(message, writer, q) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (q === undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw Error("max depth exceeded");
+                if (message.held != null && Object.hasOwnProperty.call(message, "held"))
+                    writer.uint32(8).bool(message.held);
+                if (message.message != null && Object.hasOwnProperty.call(message, "message"))
+                    writer.uint32(18).string(message.message);
+                if (message.agents != null && message.agents.length)
+                    for (let i = 0; i < message.agents.length; ++i)
+                        writer.uint32(26).string(message.agents[i]);
+                return writer;
+            };
+
+            HoldStatus.decode = function decode(reader, length, error, long) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (long === undefined)
+                    long = 0;
+                if (long > $Reader.recursionLimit)
+                    throw Error("maximum nesting depth exceeded");
+                let end, message;
+                if (length === undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = new $root.aloft.v1.HoldStatus();
+                while (reader.pos < end) {
+                    let tag = reader.uint32();
+                    if (tag === error)
+                        break;
+                    switch (tag >>> 3) {
+                    case 1: {
+                            message.held = reader.bool();
+                            break;
+                        }
+                    case 2: {
+                            message.message = reader.string();
+                            break;
+                        }
+                    case 3: {
+                            if (!(message.agents && message.agents.length))
+                                message.agents = [];
+                            message.agents.push(reader.string());
+                            break;
+                        }
+                    default:
+                        reader.skipType(tag & 7, long);
+                        break;
+                    }
+                }
+                if (length !== undefined) {
+                    if (reader.pos !== end)
+                        throw RangeError("index out of range");
+                    reader.len = length;
+                }
+                return message;
+            };
+
+            return HoldStatus;
+        })();
+
         v1.ListAgentsReply = (function() {
 
             function ListAgentsReply(properties) {
@@ -5438,6 +6039,7 @@ export const aloft = $root.aloft = (() => {
             }
 
             ListAgentsReply.prototype.agents = $util.emptyArray;
+            ListAgentsReply.prototype.hold = null;
 
             ListAgentsReply.encode = function encode(message, writer, q) {
                 if (!writer)
@@ -5449,6 +6051,8 @@ export const aloft = $root.aloft = (() => {
                 if (message.agents != null && message.agents.length)
                     for (let i = 0; i < message.agents.length; ++i)
                         $root.aloft.v1.AgentStatus.encode(message.agents[i], writer.uint32(10).fork(), q + 1).ldelim();
+                if (message.hold != null && Object.hasOwnProperty.call(message, "hold"))
+                    $root.aloft.v1.HoldStatus.encode(message.hold, writer.uint32(18).fork(), q + 1).ldelim();
                 return writer;
             };
 
@@ -5481,6 +6085,10 @@ export const aloft = $root.aloft = (() => {
                             message.agents.push($root.aloft.v1.AgentStatus.decode(reader, reader.uint32(), undefined, long + 1));
                             break;
                         }
+                    case 2: {
+                            message.hold = $root.aloft.v1.HoldStatus.decode(reader, reader.uint32(), undefined, long + 1);
+                            break;
+                        }
                     default:
                         reader.skipType(tag & 7, long);
                         break;
@@ -5495,6 +6103,210 @@ export const aloft = $root.aloft = (() => {
             };
 
             return ListAgentsReply;
+        })();
+
+        v1.DrainAgentRequest = (function() {
+
+            function DrainAgentRequest(properties) {
+                if (properties)
+                    for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            }
+
+            DrainAgentRequest.prototype.agent = "";
+            DrainAgentRequest.prototype.undo = false;
+
+            DrainAgentRequest.encode = function encode(message, writer, q) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (q === undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw Error("max depth exceeded");
+                if (message.agent != null && Object.hasOwnProperty.call(message, "agent"))
+                    writer.uint32(10).string(message.agent);
+                if (message.undo != null && Object.hasOwnProperty.call(message, "undo"))
+                    writer.uint32(16).bool(message.undo);
+                return writer;
+            };
+
+            DrainAgentRequest.decode = function decode(reader, length, error, long) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (long === undefined)
+                    long = 0;
+                if (long > $Reader.recursionLimit)
+                    throw Error("maximum nesting depth exceeded");
+                let end, message;
+                if (length === undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = new $root.aloft.v1.DrainAgentRequest();
+                while (reader.pos < end) {
+                    let tag = reader.uint32();
+                    if (tag === error)
+                        break;
+                    switch (tag >>> 3) {
+                    case 1: {
+                            message.agent = reader.string();
+                            break;
+                        }
+                    case 2: {
+                            message.undo = reader.bool();
+                            break;
+                        }
+                    default:
+                        reader.skipType(tag & 7, long);
+                        break;
+                    }
+                }
+                if (length !== undefined) {
+                    if (reader.pos !== end)
+                        throw RangeError("index out of range");
+                    reader.len = length;
+                }
+                return message;
+            };
+
+            return DrainAgentRequest;
+        })();
+
+        v1.ReleaseHoldRequest = (function() {
+
+            function ReleaseHoldRequest(properties) {
+                if (properties)
+                    for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            }
+
+            ReleaseHoldRequest.encode = function encode(message, writer, q) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (q === undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw Error("max depth exceeded");
+                return writer;
+            };
+
+            ReleaseHoldRequest.decode = function decode(reader, length, error, long) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (long === undefined)
+                    long = 0;
+                if (long > $Reader.recursionLimit)
+                    throw Error("maximum nesting depth exceeded");
+                let end, message;
+                if (length === undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = new $root.aloft.v1.ReleaseHoldRequest();
+                while (reader.pos < end) {
+                    let tag = reader.uint32();
+                    if (tag === error)
+                        break;
+                    switch (tag >>> 3) {
+                    default:
+                        reader.skipType(tag & 7, long);
+                        break;
+                    }
+                }
+                if (length !== undefined) {
+                    if (reader.pos !== end)
+                        throw RangeError("index out of range");
+                    reader.len = length;
+                }
+                return message;
+            };
+
+            return ReleaseHoldRequest;
+        })();
+
+        v1.ReleaseHoldReply = (function() {
+
+            function ReleaseHoldReply(properties) {
+                if (properties)
+                    for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            }
+
+            ReleaseHoldReply.prototype.released = false;
+            ReleaseHoldReply.prototype.hold = null;
+
+            ReleaseHoldReply.encode = function encode(message, writer, q) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (q === undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw Error("max depth exceeded");
+                if (message.released != null && Object.hasOwnProperty.call(message, "released"))
+                    writer.uint32(8).bool(message.released);
+                if (message.hold != null && Object.hasOwnProperty.call(message, "hold"))
+                    $root.aloft.v1.HoldStatus.encode(message.hold, writer.uint32(18).fork(), q + 1).ldelim();
+                return writer;
+            };
+
+            ReleaseHoldReply.decode = function decode(reader, length, error, long) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (long === undefined)
+                    long = 0;
+                if (long > $Reader.recursionLimit)
+                    throw Error("maximum nesting depth exceeded");
+                let end, message;
+                if (length === undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = new $root.aloft.v1.ReleaseHoldReply();
+                while (reader.pos < end) {
+                    let tag = reader.uint32();
+                    if (tag === error)
+                        break;
+                    switch (tag >>> 3) {
+                    case 1: {
+                            message.released = reader.bool();
+                            break;
+                        }
+                    case 2: {
+                            message.hold = $root.aloft.v1.HoldStatus.decode(reader, reader.uint32(), undefined, long + 1);
+                            break;
+                        }
+                    default:
+                        reader.skipType(tag & 7, long);
+                        break;
+                    }
+                }
+                if (length !== undefined) {
+                    if (reader.pos !== end)
+                        throw RangeError("index out of range");
+                    reader.len = length;
+                }
+                return message;
+            };
+
+            return ReleaseHoldReply;
         })();
 
         return v1;

@@ -14,6 +14,7 @@ export class ReasonLog {
   /** Decisions per kind (asked about once per job or file: a record, not a map). */
   private readonly counts: Record<Decision, number> = {
     skip: 0,
+    reuse: 0,
     site: 0,
     cluster: 0,
     stage: 0,
