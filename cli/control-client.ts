@@ -22,10 +22,13 @@ import {
 import { AloftError, type Problem } from '../lib/errors/index.js';
 import {
   controlService,
+  type AgentStatus,
   type AnalyzeReply,
   type ControlMethod,
+  type DrainAgentRequest,
   type ListAgentsReply,
   type ListAgentsRequest,
+  type ReleaseHoldReply,
   type SubmitReply,
   type SubmitRequest,
   type WorkflowStatus,
@@ -78,6 +81,10 @@ export interface ControlClient {
   remove(workflowId: string, signal?: AbortSignal): Promise<WorkflowStatus>;
   analyze(workflowId: string, signal?: AbortSignal): Promise<AnalyzeReply>;
   listAgents(req: ListAgentsRequest, signal?: AbortSignal): Promise<ListAgentsReply>;
+  /** Stop (or with `undo`, resume) giving the agent new work; NOT_FOUND for an unknown agent. */
+  drainAgent(req: DrainAgentRequest, signal?: AbortSignal): Promise<AgentStatus>;
+  /** Reschedule the attempts held back by the mass-loss guard. */
+  releaseHold(signal?: AbortSignal): Promise<ReleaseHoldReply>;
   close(): void;
 }
 
@@ -195,6 +202,8 @@ export function createControlClient(o: ControlClientOptions): ControlClient {
     remove: (id, signal) => unary(controlService.Remove, ref(id), signal),
     analyze: (id, signal) => unary(controlService.Analyze, ref(id), signal),
     listAgents: (req, signal) => unary(controlService.ListAgents, req, signal),
+    drainAgent: (req, signal) => unary(controlService.DrainAgent, req, signal),
+    releaseHold: (signal) => unary(controlService.ReleaseHold, {}, signal),
     watch(id, onStatus, signal) {
       signal?.throwIfAborted();
       const m = controlService.Watch;

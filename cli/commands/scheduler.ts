@@ -8,6 +8,7 @@
  */
 import path from 'node:path';
 import { describeSchema, flagOptions } from '../../lib/config/index.js';
+import { FAULTS_ENV, armFaults } from '../../lib/faults/index.js';
 import { createLogger } from '../../lib/logging/index.js';
 import {
   SCHEDULER_INBOX_PREFIX,
@@ -18,6 +19,7 @@ import { createProtobufCodec } from '../../proto/codec/index.js';
 import {
   SCHEDULER_ENV_PREFIX,
   createControlServer,
+  guardsOf,
   leasesOf,
   loadSchedulerConfig,
   schedulerSchema,
@@ -72,6 +74,9 @@ With --token, every client call must carry it (aloft: --token / ALOFT_TOKEN). Wi
 --tls-cert/--tls-key the API is TLS; adding --tls-ca requires client certificates (mTLS).
 Submitted workflow and catalog paths are read on this host.
 
+ALOFT_FAULTS=name[@N],... (fault tests only) kills this process with SIGKILL at the N-th
+hit of each named fault point (lib/faults); a malformed value is a bad config.
+
 Exit status: 0 after a clean stop, 2 for a bad config (every problem listed).
 `,
   async run(argv, ctx) {
@@ -88,7 +93,10 @@ Exit status: 0 after a clean stop, 2 for a bad config (every problem listed).
       flags,
       cwd: ctx.cwd,
     });
+    // Fault points (tests' crash windows): a malformed ALOFT_FAULTS is a config error.
+    const faults = armFaults(ctx.env[FAULTS_ENV]);
     const logger = createLogger({ level: config.logLevel });
+    if (faults.length > 0) logger.warn({ faults }, 'fault points armed: this process will crash');
 
     // The CLI's signal cancels the connect only: the transport must outlive SIGTERM until
     // the scheduler has stopped.
@@ -106,6 +114,7 @@ Exit status: 0 after a clean stop, 2 for a bad config (every problem listed).
       dataDir: config.dataDir,
       transport,
       leases: leasesOf(config),
+      ...guardsOf(config),
       logger,
     });
     const loadWorkflow: WorkflowLoader = (f, catalogs, signal) =>

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AloftError, type Problem } from '../../lib/errors/index.js';
 import type { CatalogSource, WorkflowStatus } from '../../proto/codec/index.js';
-import { bool, parseFlags, positionals, str, throwIfProblems } from '../args.js';
+import { bool, num, parseFlags, positionals, str, throwIfProblems } from '../args.js';
 import { EXIT_FAILED, EXIT_OK, type Command } from '../command.js';
 import {
   CONTROL_FLAGS,
@@ -31,6 +31,11 @@ scheduler must run on this host: it reads WORKFLOW, the catalogs and writes DIR 
   --output-dir DIR   where the outputs go (default ./outputs)
   --wait             follow the workflow until it ends (progress on stderr)
 
+A WfCommons trace is replayed with synthetic tasks, as \`aloft replay\` does, on the
+agents of the --sites given (default local):
+  --time-scale X     multiply every task's recorded runtime by X (default 0.001)
+  --size-scale Y     multiply every file's recorded size by Y (default 0.0001)
+
 ${PLAN_FLAGS_USAGE}
 ${CONTROL_FLAGS_USAGE}
 Exit status: 0 submitted (with --wait: succeeded); 1 with --wait when the workflow
@@ -42,10 +47,14 @@ failed or was removed; 2 invalid input, unreachable scheduler or bad token.
       ...CONTROL_FLAGS,
       'output-dir': { type: 'string' },
       wait: { type: 'boolean' },
+      'time-scale': { type: 'string' },
+      'size-scale': { type: 'string' },
     });
     const [file] = positionals('submit', parsed, ['WORKFLOW']);
     const problems: Problem[] = [];
     const plan = planOptionsFromFlags('submit', parsed, problems);
+    const timeScale = num('submit', parsed, 'time-scale', { min: 0, max: 1e6 }, problems);
+    const sizeScale = num('submit', parsed, 'size-scale', { min: 0, max: 1e3 }, problems);
     throwIfProblems(problems);
     const abs = path.resolve(ctx.cwd, file!);
     if (!existsSync(abs)) {
@@ -72,6 +81,14 @@ failed or was removed; 2 invalid input, unreachable scheduler or bad token.
             reuse: plan.reuse,
             force: plan.force,
           },
+          ...(timeScale !== undefined || sizeScale !== undefined
+            ? {
+                replay: {
+                  ...(timeScale !== undefined ? { timeScale } : {}),
+                  ...(sizeScale !== undefined ? { sizeScale } : {}),
+                },
+              }
+            : {}),
         },
         ctx.signal,
       );

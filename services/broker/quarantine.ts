@@ -123,6 +123,12 @@ export interface MassLossOptions {
   windowMs?: number;
   /** Fewer recent losses than this never hold (default 2: one lost agent is not a mass loss). */
   minLost?: number;
+  /**
+   * How long a lost agent's attempts wait before they are rescheduled, so that agents
+   * lost together — whose heartbeats were out of phase, so their leases end in different
+   * sweeps — are judged together (default: a third of the shortest lease, at most 5 s).
+   */
+  settleMs?: number;
 }
 
 export interface MassLossVerdict {

@@ -12,6 +12,7 @@ import {
   type ConfigOf,
   type Schema,
 } from '../../lib/config/index.js';
+import type { MassLossOptions, QuarantineOptions } from '../broker/index.js';
 
 export const SCHEDULER_ENV_PREFIX = 'ALOFT_SCHEDULER_';
 
@@ -97,6 +98,48 @@ export function schedulerSchema() {
       check: siteLeases,
       doc: 'leases per site (edge=60s,...)',
     },
+    quarantineFailures: {
+      type: 'integer',
+      min: 1,
+      max: 1000,
+      default: 3,
+      doc: 'infrastructure failures of one agent within quarantineWindow that quarantine it',
+    },
+    quarantineWindow: {
+      type: 'duration',
+      min: 1000,
+      max: MAX_LEASE_MS,
+      default: 600_000,
+      doc: 'window in which quarantineFailures are counted',
+    },
+    quarantinePeriod: {
+      type: 'duration',
+      min: 1000,
+      max: MAX_LEASE_MS,
+      default: 1_800_000,
+      doc: 'how long a quarantined agent gets no work',
+    },
+    massLossFraction: {
+      type: 'number',
+      min: 0,
+      max: 1,
+      default: 0.5,
+      doc: 'hold rescheduling when more than this fraction of agents is lost within massLossWindow',
+    },
+    massLossWindow: {
+      type: 'duration',
+      min: 1000,
+      max: MAX_LEASE_MS,
+      default: 60_000,
+      doc: 'window of the mass-loss guard',
+    },
+    massLossMin: {
+      type: 'integer',
+      min: 1,
+      max: 100_000,
+      default: 2,
+      doc: 'fewer lost agents than this never trip the mass-loss guard',
+    },
     natsUser: { type: 'string', doc: 'NATS user name' },
     natsPassword: { type: 'string', secret: true, doc: 'NATS password' },
     natsToken: { type: 'string', secret: true, doc: 'NATS token' },
@@ -166,6 +209,25 @@ export function loadSchedulerConfig(sources: SchedulerConfigSources): SchedulerC
     ...(sources.flags ? { flags: sources.flags } : {}),
     ...(sources.cwd ? { cwd: sources.cwd } : {}),
   });
+}
+
+/** Quarantine and mass-loss settings of the scheduler, from the config. */
+export function guardsOf(c: SchedulerConfig): {
+  quarantine: QuarantineOptions;
+  massLoss: MassLossOptions;
+} {
+  return {
+    quarantine: {
+      failures: c.quarantineFailures,
+      windowMs: c.quarantineWindow,
+      periodMs: c.quarantinePeriod,
+    },
+    massLoss: {
+      fraction: c.massLossFraction,
+      windowMs: c.massLossWindow,
+      minLost: c.massLossMin,
+    },
+  };
 }
 
 /** The leases the config gives (site values parsed; the config check vouched for them). */

@@ -1,12 +1,19 @@
 /**
  * The gRPC control API (service aloft.v1.Control) over one scheduler: Submit, Status,
- * Watch (server stream), Halt, Resume, Remove, Analyze, ListAgents.
+ * Watch (server stream), Halt, Resume, Remove, Analyze, ListAgents, and the operator's
+ * DrainAgent and ReleaseHold.
  *
  * Contracts:
  * - Submit takes the workflow and catalogs as ABSOLUTE PATHS readable on the scheduler's
  *   host (the CLI resolves them against its working directory), and an absolute output
  *   directory; YAML text is refused (INVALID_ARGUMENT). Planning is the scheduler's: it
  *   loads, plans and stores the workflow under `<dataDir>/runs/<id>`.
+ * - A WfCommons trace is replayed with synthetic tasks (services/replay/trace-submission):
+ *   scaled by the request's replay options (default `aloft replay`'s), its synthetic
+ *   transformations installed on the requested compute sites, its root inputs generated
+ *   once under `<dataDir>/replay-inputs/<workflow>/size-<scale>/` and reused.
+ * - ListAgents carries every agent's whole ad (labels, executors, free disk, arch, os,
+ *   gpus) and, while the mass-loss guard holds rescheduling, the hold.
  * - Auth: with a token configured every call must carry `authorization: Bearer <token>`
  *   (else UNAUTHENTICATED, before the handler runs). TLS optional; with a CA, client
  *   certificates are required (mTLS).
@@ -30,8 +37,12 @@ import { silentLogger, type Logger } from '../../lib/logging/index.js';
 import {
   controlService,
   type AgentStatus,
+  type DrainAgentRequest,
+  type HoldStatus,
   type ListAgentsReply,
   type ListAgentsRequest,
+  type ReleaseHoldReply,
+  type ReleaseHoldRequest,
   type SubmitRequest,
   type SubmitReply,
   type WorkflowRef,
@@ -40,7 +51,13 @@ import {
 import type { LoadedWorkflow } from '../model/index.js';
 import { validateSiteName } from '../model/index.js';
 import { defaultPlanOptions, type PlanOptions } from '../planner/index.js';
-import type { Scheduler } from '../scheduler/index.js';
+import {
+  DEFAULT_REPLAY_SCALES,
+  isImportedTrace,
+  prepareTraceSubmission,
+  type ReplayScales,
+} from '../replay/index.js';
+import type { AgentInfo, Scheduler } from '../scheduler/index.js';
 import { tokenCheck } from './auth.js';
 import { toStatusObject, unauthenticated } from './grpc-errors.js';
 import { analyzeWorkflow, checkWorkflowId, workflowStatus } from './views.js';
@@ -100,12 +117,31 @@ function absolute(where: string, p: string | undefined, problems: Problem[]): st
   return p;
 }
 
+/** A replay scale from the request: absent = the default; else a finite number in range. */
+function scaleOf(
+  name: 'timeScale' | 'sizeScale',
+  v: number | undefined,
+  max: number,
+  problems: Problem[],
+): number {
+  if (v === undefined) return DEFAULT_REPLAY_SCALES[name];
+  if (!Number.isFinite(v) || v < 0 || v > max) {
+    problems.push({
+      where: `Submit replay.${name}`,
+      message: `${v} is not a number from 0 to ${max}`,
+      hint: `e.g. ${DEFAULT_REPLAY_SCALES[name]} (\`aloft replay\`'s default)`,
+    });
+  }
+  return v;
+}
+
 /** Check a Submit request; throws INVALID_ARGUMENT with every problem. */
 function readSubmit(req: SubmitRequest): {
   file: string;
   catalogs: CatalogFiles;
   outputDir: string;
   planOptions: PlanOptions;
+  scales: ReplayScales;
 } {
   const problems: Problem[] = [];
   let file: string | undefined;
@@ -137,6 +173,10 @@ function readSubmit(req: SubmitRequest): {
       hint: 'send the absolute directory the outputs go to',
     });
   }
+  const scales: ReplayScales = {
+    timeScale: scaleOf('timeScale', req.replay?.timeScale, 1e6, problems),
+    sizeScale: scaleOf('sizeScale', req.replay?.sizeScale, 1e3, problems),
+  };
   const o = req.options;
   const base = defaultPlanOptions();
   const sites = o.sites ?? [];
@@ -159,10 +199,10 @@ function readSubmit(req: SubmitRequest): {
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.defaultRetries !== undefined ? { defaultRetries: o.defaultRetries } : {}),
   };
-  return { file, catalogs, outputDir, planOptions };
+  return { file, catalogs, outputDir, planOptions, scales };
 }
 
-function agentStatus(a: ReturnType<Scheduler['listAgents']>[number]): AgentStatus {
+function agentStatus(a: AgentInfo): AgentStatus {
   return {
     ad: {
       agent: a.agent,
@@ -172,15 +212,22 @@ function agentStatus(a: ReturnType<Scheduler['listAgents']>[number]): AgentStatu
       slots: a.slots,
       cores: a.cores,
       memoryMb: a.memoryMb,
-      diskFreeMb: 0,
-      executors: [],
-      labels: {},
+      diskFreeMb: a.diskFreeMb,
+      executors: a.executors,
+      labels: a.labels,
+      ...(a.arch !== undefined ? { arch: a.arch } : {}),
+      ...(a.os !== undefined ? { os: a.os } : {}),
+      ...(a.gpus !== undefined ? { gpus: a.gpus } : {}),
     },
     state: a.state,
     slotsInUse: a.slotsInUse,
     heartbeatAgeMs: Math.max(0, Math.round(a.heartbeatAgeMs)),
     running: a.running,
   };
+}
+
+function holdStatus(h: ReturnType<Scheduler['hold']>): HoldStatus {
+  return { held: h.held, message: h.message, agents: [...h.agents].sort() };
 }
 
 export function createControlServer(options: ControlServerOptions): ControlServer {
@@ -218,9 +265,58 @@ export function createControlServer(options: ControlServerOptions): ControlServe
     };
   }
 
+  /** Input generation per inputs dir, one at a time (their temp files would collide). */
+  const generating = new Map<string, Promise<unknown>>();
+
+  async function replayTrace(
+    loaded: LoadedWorkflow,
+    s: ReturnType<typeof readSubmit>,
+    signal: AbortSignal,
+  ): Promise<LoadedWorkflow> {
+    // A path component of its own: no dots (no '..'), nothing else a path could carry.
+    const name = loaded.workflow.name.replace(/[^A-Za-z0-9_-]/g, '_');
+    const inputsDir = path.join(
+      path.resolve(dataDir),
+      'replay-inputs',
+      name,
+      `size-${s.scales.sizeScale}`,
+    );
+    const before = generating.get(inputsDir) ?? Promise.resolve();
+    const mine = before
+      .catch(() => undefined)
+      .then(() =>
+        prepareTraceSubmission(loaded, {
+          sites: s.planOptions.sites,
+          inputsDir,
+          scales: s.scales,
+          signal,
+        }),
+      );
+    generating.set(inputsDir, mine);
+    try {
+      const made = await mine;
+      log.info(
+        { workflow: name, inputsDir, ...s.scales, ...made.inputs },
+        'trace prepared for replay',
+      );
+      return made.loaded;
+    } finally {
+      if (generating.get(inputsDir) === mine) generating.delete(inputsDir);
+    }
+  }
+
   async function submit(req: SubmitRequest, signal: AbortSignal): Promise<SubmitReply> {
     const s = readSubmit(req);
-    const loaded = await options.loadWorkflow(s.file, s.catalogs, signal);
+    let loaded = await options.loadWorkflow(s.file, s.catalogs, signal);
+    if (isImportedTrace(loaded)) {
+      loaded = await replayTrace(loaded, s, signal);
+    } else if (req.replay !== undefined) {
+      throw AloftError.invalid({
+        where: `Submit ${s.file}`,
+        message: 'replay options apply to WfCommons traces only',
+        hint: 'submit a WfFormat trace, or leave out the replay scales',
+      });
+    }
     if (req.name !== undefined && req.name !== '') loaded.workflow.name = req.name;
     const workflowId = await scheduler.submit(loaded, s.planOptions, { outputDir: s.outputDir });
     log.info({ workflow: workflowId, file: s.file }, 'workflow submitted over the control API');
@@ -296,12 +392,41 @@ export function createControlServer(options: ControlServerOptions): ControlServe
       'Analyze',
       (r, signal) => analyzeWorkflow(scheduler, dataDir, r.workflowId, signal),
     ),
-    ListAgents: unary<ListAgentsRequest, ListAgentsReply>('ListAgents', (r) => ({
-      agents: scheduler
-        .listAgents()
-        .filter((a) => !r.site || a.site === r.site || a.sites.includes(r.site))
-        .map(agentStatus),
-    })),
+    ListAgents: unary<ListAgentsRequest, ListAgentsReply>('ListAgents', (r) => {
+      const hold = scheduler.hold();
+      return {
+        agents: scheduler
+          .listAgents()
+          .filter((a) => !r.site || a.site === r.site || a.sites.includes(r.site))
+          .map(agentStatus),
+        ...(hold.held ? { hold: holdStatus(hold) } : {}),
+      };
+    }),
+    DrainAgent: unary<DrainAgentRequest, AgentStatus>('DrainAgent', (r) => {
+      const on = r.undo !== true;
+      if (!scheduler.drainAgent(r.agent, on)) {
+        throw new AloftError('NOT_FOUND', `no agent '${r.agent}' known to this scheduler`, {
+          retryable: false,
+          problems: [
+            {
+              where: `agent ${JSON.stringify(r.agent)}`,
+              message: 'never heard from',
+              hint: 'list the agents with `aloft agents`',
+            },
+          ],
+        });
+      }
+      log.info({ agent: r.agent }, on ? 'agent drained by an operator' : 'agent undrained');
+      const info = scheduler.listAgents().find((a) => a.agent === r.agent)!;
+      return agentStatus(info);
+    }),
+    ReleaseHold: unary<ReleaseHoldRequest, ReleaseHoldReply>('ReleaseHold', () => {
+      const hold = scheduler.hold();
+      if (!hold.held) return { released: false };
+      scheduler.releaseHold();
+      log.info({ agents: hold.agents }, 'mass-loss hold released by an operator');
+      return { released: true, hold: holdStatus(hold) };
+    }),
   };
 
   async function credentials(signal?: AbortSignal): Promise<ServerCredentials> {

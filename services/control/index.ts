@@ -12,6 +12,7 @@ export { tokenCheck, type TokenCheck } from './auth.js';
 export { analyzeWorkflow, checkWorkflowId, workflowStatus } from './views.js';
 export {
   SCHEDULER_ENV_PREFIX,
+  guardsOf,
   leasesOf,
   loadSchedulerConfig,
   parseListen,

@@ -4,8 +4,9 @@
  * throttling category (`dagman.category`), the priority boost (`dagman.priority` or
  * `condor.priority`), the environment (merged `env` profiles) and the executable from the
  * transformation catalog entry for that site (installed: its path; stageable: a URL to
- * fetch; container resolved from the catalog's containers). Invalid profile values are
- * Problems naming the job.
+ * fetch; container resolved from the catalog's containers; the entry's `arch` and
+ * `os.type` as the executable's arch / os, which the broker matches against agents' ads).
+ * Invalid profile values are Problems naming the job.
  *
  * Objects that many jobs share (executables, merged profiles, resources and traits of jobs
  * without profiles of their own) are built once per (transformation, site) and shared
@@ -149,6 +150,10 @@ export class ComputeSpecs {
           pfn: chosen.type === 'stageable' ? toUrl(chosen.pfn) : chosen.pfn,
           type: chosen.type,
         };
+        // The platform the chosen entry is built for: the broker places the job only on
+        // agents whose ad has the same arch / os (Pegasus' tc `arch`, `os.type`).
+        if (chosen.arch !== undefined && chosen.arch !== '') executable.arch = chosen.arch;
+        if (chosen.osType !== undefined && chosen.osType !== '') executable.os = chosen.osType;
         if (container) {
           executable.container = {
             name: container.name,

@@ -1,8 +1,9 @@
 /**
  * Catalogs that make an imported WfCommons trace runnable (DESIGN §4, `aloft replay`):
- * every distinct job name becomes a transformation installed on site `local` whose pfn is
- * the agent's built-in synthetic task, and every input that no job produces gets a replica
- * under `inputsUrl`. Pure: the caller creates the input files (see generate-inputs.ts).
+ * every distinct job name becomes a transformation installed on site `local` (or on each of
+ * the given compute sites) whose pfn is the agent's built-in synthetic task, and every input
+ * that no job produces gets a replica on `local` under `inputsUrl`. Pure: the caller creates
+ * the input files (see generate-inputs.ts).
  */
 import type { ReplicaCatalog, TransformationCatalog, Workflow } from '../model/types.js';
 
@@ -30,9 +31,18 @@ export function rootInputs(workflow: Workflow): Map<string, number> {
   return roots;
 }
 
-export function syntheticCatalogs(workflow: Workflow, inputsUrl: string): SyntheticCatalogs {
+/**
+ * `sites`: the compute sites every synthetic transformation is installed on (default
+ * [`local`]); the planner's site selection spreads the jobs over them.
+ */
+export function syntheticCatalogs(
+  workflow: Workflow,
+  inputsUrl: string,
+  sites: readonly string[] = [REPLAY_SITE],
+): SyntheticCatalogs {
   const base = inputsUrl.endsWith('/') ? inputsUrl : `${inputsUrl}/`;
   const names = [...new Set(workflow.jobs.map((j) => j.name))].sort();
+  const installed = [...new Set(sites.length > 0 ? sites : [REPLAY_SITE])];
   return {
     transformations: {
       containers: [],
@@ -41,16 +51,14 @@ export function syntheticCatalogs(workflow: Workflow, inputsUrl: string): Synthe
         requires: [],
         profiles: {},
         metadata: {},
-        sites: [
-          {
-            name: REPLAY_SITE,
-            pfn: SYNTHETIC_PFN,
-            type: 'installed',
-            bypass: false,
-            profiles: {},
-            metadata: {},
-          },
-        ],
+        sites: installed.map((site) => ({
+          name: site,
+          pfn: SYNTHETIC_PFN,
+          type: 'installed' as const,
+          bypass: false,
+          profiles: {},
+          metadata: {},
+        })),
       })),
     },
     replicas: {

@@ -7,10 +7,13 @@
  *
  * It is also the Placement the engines use: `assign` runs the broker's `match` over the
  * registry snapshot and reserves what it assigns; the engines release each reservation.
+ * It keeps the broker's CacheIndex (data locality) from the agents' ads: each ad's cache
+ * summary replaces what was known of that agent's cache (by the URLs of its entries).
  * Pure bookkeeping: no I/O, no timers (the scheduler calls `sweep`).
  */
 import type { AgentAd, AttemptKey, FailureKind, PlannedJob } from '../../proto/index.js';
 import {
+  CacheIndex,
   match,
   NO_USE,
   QuarantinePolicy,
@@ -41,6 +44,13 @@ export interface AgentInfo {
   slotsInUse: number;
   cores: number;
   memoryMb: number;
+  /** Free disk of its work dir (latest ad or heartbeat), MB. */
+  diskFreeMb: number;
+  executors: string[];
+  labels: Record<string, string>;
+  arch?: string;
+  os?: string;
+  gpus?: number;
   inUse: ResourceUse;
   /** Time since it was last heard from (heartbeat or ad), monotonic ms. */
   heartbeatAgeMs: number;
@@ -68,6 +78,19 @@ interface Entry {
   coolUntil: number;
   draining: boolean;
   running: AttemptKey[];
+  /** When its last heartbeat arrived (undefined: none yet). */
+  heartbeatAt: number | undefined;
+}
+
+/** A live agent's last heartbeat report (see AgentRegistry.reports). */
+export interface AgentReport {
+  agent: string;
+  /** When the heartbeat arrived (monotonic ms). */
+  at: number;
+  leaseMs: number;
+  /** Attempts (offered or running) reserved on it now. */
+  slotsInUse: number;
+  running: readonly AttemptKey[];
 }
 
 export interface RegistryOptions {
@@ -92,6 +115,10 @@ export class AgentRegistry implements Placement {
   private readonly failures: AgentFailureEvent[] = [];
   private readonly policy: QuarantinePolicy;
   private readonly leases: Leases;
+  /** Inputs in the agents' caches, by URL (from the ads' cache summaries). */
+  readonly cache = new CacheIndex();
+  /** The cache index keys each agent's latest ad added (removed when its next ad comes). */
+  private readonly cachedKeys = new Map<string, string[]>();
   readonly now: () => number;
 
   constructor(options: RegistryOptions = {}) {
@@ -124,6 +151,7 @@ export class AgentRegistry implements Placement {
         coolUntil: 0,
         draining: false,
         running: [],
+        heartbeatAt: undefined,
       };
       this.agents.set(agent, e);
     }
@@ -152,15 +180,56 @@ export class AgentRegistry implements Placement {
 
   onAd(ad: AgentAd): { returned: boolean } {
     const e = this.entry(ad.agent);
-    e.ad = { ...ad, sites: Array.isArray(ad.sites) ? ad.sites : [] };
+    const { cache, ...rest } = ad;
+    // The entry list lives in the cache index only; the stored ad keeps the totals.
+    e.ad = {
+      ...rest,
+      sites: Array.isArray(ad.sites) ? ad.sites : [],
+      ...(cache ? { cache: { ...cache, largest: [] } } : {}),
+    };
+    this.indexCache(ad.agent, cache);
     return { returned: this.heard(e) };
+  }
+
+  /** Replace what the cache index holds for `agent` with its ad's summary. */
+  private indexCache(agent: string, summary: AgentAd['cache']): void {
+    for (const k of this.cachedKeys.get(agent) ?? []) this.cache.remove(agent, k);
+    const keys: string[] = [];
+    for (const c of Array.isArray(summary?.largest) ? summary.largest : []) {
+      for (const url of Array.isArray(c.urls) ? c.urls : []) {
+        this.cache.add(agent, url, c.bytes);
+        keys.push(url);
+      }
+    }
+    if (keys.length > 0) this.cachedKeys.set(agent, keys);
+    else this.cachedKeys.delete(agent);
   }
 
   onHeartbeat(hb: HeartbeatInfo): { returned: boolean } {
     const e = this.entry(hb.agent);
     e.running = hb.running.map((k) => ({ ...k }));
+    e.heartbeatAt = this.now();
     if (e.ad && Number.isFinite(hb.diskFreeMb)) e.ad = { ...e.ad, diskFreeMb: hb.diskFreeMb };
     return { returned: this.heard(e) };
+  }
+
+  /**
+   * What each live agent that holds reservations (so may run attempts) reported running in
+   * its last heartbeat, and when; agents never heard by heartbeat are left out.
+   */
+  reports(): AgentReport[] {
+    const out: AgentReport[] = [];
+    for (const [agent, e] of this.agents) {
+      if (e.state === 'lost' || e.slotsInUse === 0 || e.heartbeatAt === undefined) continue;
+      out.push({
+        agent,
+        at: e.heartbeatAt,
+        leaseMs: this.leaseOf(e.ad?.site),
+        slotsInUse: e.slotsInUse,
+        running: e.running,
+      });
+    }
+    return out;
   }
 
   /** Agents whose lease ran out since the last sweep (now `lost`); quarantines that ended. */
@@ -241,6 +310,12 @@ export class AgentRegistry implements Placement {
         slotsInUse: e.slotsInUse,
         cores: e.ad?.cores ?? 0,
         memoryMb: e.ad?.memoryMb ?? 0,
+        diskFreeMb: e.ad?.diskFreeMb ?? 0,
+        executors: [...(e.ad?.executors ?? [])],
+        labels: { ...e.ad?.labels },
+        ...(e.ad?.arch !== undefined ? { arch: e.ad.arch } : {}),
+        ...(e.ad?.os !== undefined ? { os: e.ad.os } : {}),
+        ...(e.ad?.gpus !== undefined ? { gpus: e.ad.gpus } : {}),
         inUse: { ...e.inUse },
         heartbeatAgeMs: now - e.lastSeen,
         leaseMs: this.leaseOf(e.ad?.site),
@@ -263,7 +338,7 @@ export class AgentRegistry implements Placement {
     // Cooling agents (an offer just failed there) sit this pass out.
     const agents = this.views().filter((v) => (this.agents.get(v.ad.agent)?.coolUntil ?? 0) <= now);
     if (agents.length === 0 || jobs.length === 0) return [];
-    const result = match({ jobs, agents, throttles });
+    const result = match({ jobs, agents, throttles, cache: this.cache });
     for (const a of result.assignments) this.reserve(a.agent, a.job);
     return result.assignments;
   }

@@ -5,22 +5,36 @@
  *
  * It owns:
  * - routing: results go to the engine whose attempt they name. Every engine draws epochs
- *   from one counter (started above every epoch in every journal), so an epoch names one
- *   attempt of one workflow; a result with an unknown epoch is acked and dropped;
+ *   from one counter (started above every epoch in every journal and every epoch a former
+ *   process may have handed out, see EPOCH_FILE), so an epoch names one attempt of one
+ *   workflow, across restarts too; a result with an unknown epoch is acked and dropped;
  * - leases: an agent not heard from for longer than its site's lease is lost; its running
  *   attempts are journaled as lost (failure kind `infrastructure`, no retry spent up to the
  *   engine's cap) and rescheduled, unless the mass-loss guard holds rescheduling (alert
  *   logged; released when the condition clears or by `releaseHold()`);
  * - orphans: a heartbeat naming an attempt that is not current on that agent gets a KillMsg;
+ * - vanished attempts: one that a live agent's heartbeats stop naming for longer than its
+ *   lease (the agent restarted within its lease) is lost the same way; a late result of a
+ *   lost attempt is acked, dropped and logged;
  * - restart: `start()` resumes every run directory that has not ended; attempts journaled as
  *   running are re-adopted when their agent reports them (heartbeat or result) within one
  *   lease, otherwise declared lost.
  * `stop()` lets go without journaling an end (as a crash would), so the next `start()`
  * continues every workflow.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { AloftError, toAloftError } from '../../lib/errors/index.js';
+import { faultPoint } from '../../lib/faults/index.js';
 import { silentLogger, type Logger } from '../../lib/logging/index.js';
 import type { Subscription, Transport } from '../../lib/transport/index.js';
 import {
@@ -30,6 +44,7 @@ import {
   type AttemptKey,
   type AttemptResultMsg,
   type KillMsg,
+  type OfferReply,
   type Plan,
   type PlanOptions,
   type ResultAck,
@@ -137,7 +152,9 @@ export interface Scheduler {
   /** Kill running attempts and end the workflow ('interrupted'). */
   remove(id: string): Promise<void>;
   listAgents(): AgentInfo[];
-  drainAgent(agent: string): boolean;
+  /** Give the agent no new work (its running attempts finish); `on = false` undoes it.
+   *  False for an agent never heard from. */
+  drainAgent(agent: string, on?: boolean): boolean;
   /** Why ready jobs of the workflow are not placed. */
   analyzeIdle(id: string): IdleReport[];
   hold(): HoldStatus;
@@ -186,6 +203,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   /** Epoch -> workflow id: routes results and heartbeats. */
   const owner = new Map<number, string>();
   let epoch = 0;
+  /** Epochs up to this one may have been handed out (durable in EPOCH_FILE). */
+  let reservedEpoch = 0;
   let subs: Subscription[] = [];
   let sweeper: NodeJS.Timeout | undefined;
   let started = false;
@@ -193,9 +212,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let held = false;
   let holdMessage = '';
   const heldAgents = new Set<string>();
+  /** Accepted results whose ack the engine has not sent yet (fault point only). */
+  const ingested = new Set<string>();
+  const engineTransport = withFaultPoints(transport, ingested);
 
   const nextEpochFor = (id: string) => (): number => {
     epoch++;
+    if (epoch > reservedEpoch) {
+      reservedEpoch = epoch - 1 + EPOCH_BLOCK;
+      writeEpochMark(options.dataDir, reservedEpoch);
+    }
     owner.set(epoch, id);
     return epoch;
   };
@@ -275,8 +301,23 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       send(subjects.ack(msg.agent), { key: msg.key });
       return;
     }
+    faultPoint('scheduler.result.received');
+    // A failure counts against its agent BEFORE the engine takes the result: accepting it
+    // frees the agent's slot and the engine places work at once — on this very agent, unless
+    // the failure that trips its quarantine is already counted.
+    const counted = !msg.outcome.ok && w.engine.isCurrent(msg.key, msg.agent);
+    if (counted && !msg.outcome.ok) registry.recordFailure(msg.agent, msg.outcome.failure.kind);
     const verdict = w.engine.deliverResult(msg);
-    if (verdict === 'accept' && !msg.outcome.ok) {
+    // Not a second completion: the engine acked and dropped it (journaled once, as lost).
+    if (verdict !== 'accept' && verdict !== 'early' && lostAttempts.delete(attemptId(msg.key))) {
+      const { job, attempt, epoch: ep } = msg.key;
+      log.warn(
+        { agent: msg.agent, job, attempt, epoch: ep },
+        'late result of a lost attempt ignored',
+      );
+    }
+    if (verdict === 'accept') ingested.add(ackId(subjects.ack(msg.agent), msg.key));
+    if (verdict === 'accept' && !msg.outcome.ok && !counted) {
       registry.recordFailure(msg.agent, msg.outcome.failure.kind);
     }
   }
@@ -287,20 +328,100 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   // ------------------------------------------------------------------ leases
 
+  // ------------------------------------------------------------------ attempt reports
+
+  const attemptId = (k: AttemptKey): string => `${k.job}\u0000${k.attempt}\u0000${k.epoch}`;
+
+  /**
+   * Every attempt has a lease of its own, renewed by its agent's heartbeats naming it: an
+   * attempt the scheduler believes runs on a LIVE agent but that the agent's heartbeats have
+   * not named for longer than the agent's lease is lost too — the agent restarted within
+   * its lease (the new process runs nothing of the old one's), or the attempt ended without
+   * a result. A finished attempt's result is retransmitted from the agent's outbox every few
+   * seconds, well within a lease, so it is heard of before then.
+   * Per agent: epoch -> when its heartbeats last named the attempt, or when the scheduler
+   * first found it unnamed. Only agents with reservations their heartbeat does not cover
+   * are examined (the usual case costs nothing).
+   */
+  const named = new Map<string, Map<number, number>>();
+
+  function sweepUnnamed(): void {
+    const now = registry.now();
+    const examined = new Set<string>();
+    for (const rep of registry.reports()) {
+      if (rep.running.length >= rep.slotsInUse) continue;
+      examined.add(rep.agent);
+      const keys = new Set(rep.running.map(attemptId));
+      const before = named.get(rep.agent);
+      const after = new Map<number, number>();
+      for (const w of workflows.values()) {
+        if (w.end !== undefined) continue;
+        for (const r of w.engine.runningOn(rep.agent)) {
+          const since = keys.has(attemptId(r.key)) ? rep.at : (before?.get(r.key.epoch) ?? now);
+          if (now - since <= rep.leaseMs) {
+            after.set(r.key.epoch, since);
+            continue;
+          }
+          const ok = w.engine.loseAttempt(
+            r.key,
+            `agent ${rep.agent} is alive but has not reported attempt ${r.key.attempt} of job ${r.key.job} for longer than its ${rep.leaseMs} ms lease (it restarted, or the attempt ended without a result); the attempt is rescheduled`,
+          );
+          if (ok) {
+            registry.recordFailure(rep.agent, 'infrastructure');
+            noteLost(r.key);
+          }
+        }
+      }
+      named.set(rep.agent, after);
+    }
+    for (const a of named.keys()) if (!examined.has(a)) named.delete(a);
+  }
+
+  /** Attempts declared lost whose late result has not come (bounded): it is logged when it does. */
+  const lostAttempts = new Set<string>();
+  function noteLost(key: AttemptKey): void {
+    lostAttempts.add(attemptId(key));
+    if (lostAttempts.size > 10_000) lostAttempts.delete(lostAttempts.values().next().value!);
+  }
+
+  /** Agents found lost, by when, whose attempts wait out the settle time (see sweep). */
+  const settling = new Map<string, number>();
+
+  /**
+   * Leases: agents past theirs are lost. Their attempts are rescheduled only after
+   * `settleMs`, and only if the mass-loss guard does not hold by then: agents that vanish
+   * together (a partition, a NATS outage) reach the end of their leases in different
+   * sweeps, and without the wait the first of them would be rescheduled before the guard
+   * could see the others. An agent heard from again within the wait keeps its attempts.
+   */
   function sweep(): void {
     const lost = registry.sweep();
-    if (lost.length === 0) return;
-    const verdict = massLoss(registry.states(), registry.now(), options.massLoss ?? {});
+    sweepUnnamed();
+    const now = registry.now();
+    for (const a of lost) settling.set(a, now);
+    if (settling.size === 0) return;
+    const verdict = massLoss(registry.states(), now, options.massLoss ?? {});
     if (verdict.hold || held) {
+      const agents = [...settling.keys()].filter((a) => registry.isLost(a));
+      settling.clear();
       if (!held) {
         held = true;
         holdMessage = verdict.message;
-        log.error({ alert: 'mass-loss', agents: lost }, verdict.message);
+        log.error({ alert: 'mass-loss', agents }, verdict.message);
       }
-      for (const a of lost) heldAgents.add(a);
+      for (const a of agents) heldAgents.add(a);
       return;
     }
-    for (const a of lost) loseAgent(a);
+    const settleMs =
+      options.massLoss?.settleMs ?? Math.min(5000, Math.floor(registry.shortestLease() / 3));
+    for (const [a, at] of settling) {
+      if (!registry.isLost(a)) {
+        settling.delete(a);
+      } else if (now - at >= settleMs) {
+        settling.delete(a);
+        loseAgent(a);
+      }
+    }
   }
 
   function loseAgent(agent: string): void {
@@ -312,7 +433,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           r.key,
           `agent ${agent} lost: no heartbeat within its ${lease ?? '?'} ms lease; the attempt is rescheduled`,
         );
-        if (ok) registry.recordFailure(agent, 'infrastructure');
+        if (ok) {
+          registry.recordFailure(agent, 'infrastructure');
+          noteLost(r.key);
+        }
       }
     }
   }
@@ -363,7 +487,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const engine = createEngine({
       plan,
       journal,
-      transport,
+      transport: engineTransport,
       runId: id,
       planDigest: digest,
       outputReplicas: OutputReplicaCatalog.open(runPaths(runDir).outputReplicas),
@@ -468,7 +592,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         const digest = storedPlanDigest(dir) ?? '';
         resumed.push(await open(name, dir, plan, digest, rec, lock, true));
       }
-      // Every journal is read before any engine runs: new epochs start above all of them.
+      // Every journal is read before any engine runs: new epochs start above all of them,
+      // and above every epoch the last process reserved (offers it never journaled).
+      epoch = Math.max(epoch, readEpochMark(options.dataDir));
+      reservedEpoch = epoch;
       listen();
       for (const w of resumed) run(w);
       return resumed.map((w) => w.id);
@@ -546,8 +673,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       await w.done.catch(() => undefined);
     },
     listAgents: () => registry.list(),
-    drainAgent(agent) {
-      return registry.drain(agent);
+    drainAgent(agent, on = true) {
+      const known = registry.drain(agent, on);
+      // Undrained: it may take ready work now.
+      if (known && !on) pokeAll();
+      return known;
     },
     analyzeIdle(id) {
       const w = get(id);
@@ -564,5 +694,87 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     releaseHold() {
       release('operator released the hold');
     },
+  };
+}
+
+/**
+ * Epoch fencing across restarts. An offer carries its epoch to the agent before anything
+ * about it is journaled (`attempt_started` is appended when the agent accepts), so after a
+ * crash an agent may be running an attempt under an epoch no journal holds. Were a restarted
+ * scheduler to hand that epoch out again, the same (job, attempt, epoch) could name a new
+ * attempt — on another agent too — and the orphan's result (or its kill's `cancelled`)
+ * would count for it. So epochs are reserved in blocks: the block's last epoch is written
+ * to `<dataDir>/epoch` and fsync'd before any epoch of it is used, and a start continues
+ * above the mark. The orphan's epoch then names nothing: its heartbeat gets it killed, its
+ * result is acked and dropped, and the job runs under a higher epoch.
+ */
+const EPOCH_FILE = 'epoch';
+const EPOCH_BLOCK = 10_000;
+
+function readEpochMark(dataDir: string): number {
+  let text: string;
+  try {
+    text = readFileSync(path.join(dataDir, EPOCH_FILE), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw e;
+  }
+  const mark = Number(text.trim());
+  if (!Number.isSafeInteger(mark) || mark < 0) {
+    throw new AloftError(
+      'DATA_LOSS',
+      `${path.join(dataDir, EPOCH_FILE)} does not hold an epoch (${JSON.stringify(text.slice(0, 40))})`,
+    );
+  }
+  return mark;
+}
+
+/** Synchronously durable (temp file, fsync, rename, fsync of the directory). */
+function writeEpochMark(dataDir: string, mark: number): void {
+  const file = path.join(dataDir, EPOCH_FILE);
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, `${mark}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  const dir = openSync(dataDir, 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+const ackId = (subject: string, key: AttemptKey | undefined): string =>
+  `${subject} ${key?.job}.${key?.attempt}.${key?.epoch}`;
+
+/**
+ * The engines' transport with the dispatch and ingest fault points (lib/faults) at the
+ * moments the engine acts: an accepted offer's reply is in, before the engine journals
+ * the acceptance; an accepted result is durable (the engine acks only then), before the
+ * ack leaves (a result held as early and accepted inside the engine is not counted).
+ * Everything else passes through.
+ */
+function withFaultPoints(t: Transport, ingested: Set<string>): Transport {
+  return {
+    publish(subject, data, o) {
+      const acking =
+        ingested.size > 0 && ingested.delete(ackId(subject, (data as ResultAck | null)?.key));
+      if (acking) faultPoint('scheduler.result.journaled');
+      t.publish(subject, data, o);
+    },
+    subscribe: (subject, handler) => t.subscribe(subject, handler),
+    async request<R>(...args: Parameters<Transport['request']>): Promise<R> {
+      const reply = await t.request<R>(...args);
+      if ((reply as OfferReply | undefined)?.accepted === true) {
+        faultPoint('scheduler.dispatch.offered');
+      }
+      return reply;
+    },
+    close: () => t.close(),
   };
 }

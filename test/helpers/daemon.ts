@@ -14,22 +14,38 @@ export interface Daemon {
   stop(): Promise<number | null>;
   /** SIGKILL by pid (a crash); resolves when the process is gone. */
   kill(): Promise<void>;
+  /** Resolves when the process exits by itself or is stopped: its exit code or signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface DaemonOptions {
+  /** Extra environment variables (over the test's own environment). */
+  env?: Record<string, string>;
 }
 
 /** Spawn `aloft ARGS` and wait until its stderr matches `ready`. */
-export async function daemon(args: string[], ready: RegExp, cwd = REPO): Promise<Daemon> {
+export async function daemon(
+  args: string[],
+  ready: RegExp,
+  cwd = REPO,
+  options: DaemonOptions = {},
+): Promise<Daemon> {
   const proc = spawn(process.execPath, [BIN, ...args], {
     cwd,
-    env: { ...process.env, ALOFT_SCHEDULER: '', ALOFT_TOKEN: '' },
+    env: { ...process.env, ALOFT_SCHEDULER: '', ALOFT_TOKEN: '', ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    proc.on('exit', (code, signal) => r({ code, signal })),
+  );
+  const exited = ended.then((e) => e.code);
   const alive = (): boolean => proc.exitCode === null && proc.signalCode === null;
   const d: Daemon = {
     proc,
     stderr: () => err,
+    exited: ended,
     async stop() {
       if (alive()) proc.kill('SIGTERM');
       return exited;
