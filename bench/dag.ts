@@ -40,6 +40,8 @@ export interface DagFiles {
 }
 
 export const TRUE_PATH = '/bin/true';
+/** The site the transformation catalog installs `true` at: where an agent must serve. */
+export const DAG_SITE = 'local';
 
 /** The layered DAG of `shape` (throws on a shape that cannot be built). */
 export function layeredDag(shape: DagShape): Dag {
@@ -109,7 +111,7 @@ export function transformationCatalogYaml(): string {
     'transformations:',
     '  - name: "true"',
     '    sites:',
-    '      - name: local',
+    `      - name: ${DAG_SITE}`,
     `        pfn: ${TRUE_PATH}`,
     '        type: installed',
     '',

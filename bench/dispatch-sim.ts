@@ -1,6 +1,8 @@
 /**
  * bench/dispatch-sim — the simulated agents of bench/dispatch's heartbeat run: their ids,
- * their ad, and the heartbeat each sends (also what the heartbeat-size column measures).
+ * their ad, and their heartbeats: idle ones are what they send (a real scheduler answers a
+ * heartbeat naming attempts it never gave out with kills); the busy one is only measured,
+ * for the message size the report prints.
  */
 import type { Heartbeat } from '../proto/codec/index.js';
 import type { AgentAd } from '../proto/index.js';

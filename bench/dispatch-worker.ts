@@ -7,17 +7,13 @@
  *       Node's floor: `child_process.spawn('/bin/true')` JOBS times, INFLIGHT at once.
  *   dispatch-worker nats NATS_URL WORKFLOW RUN_DIR OUTPUT_DIR SLOTS
  *       The engine and one agent in this process, each with its own connection to a real
- *       nats-server, protobuf on the wire (the "scheduler → NATS → one agent" path that
- *       exists today; wired like cli/embedded/run-embedded.ts with the NATS transport).
- *   dispatch-worker hb-intake NATS_URL AGENTS SECONDS
- *       Stand-in for the scheduler's heartbeat intake: subscribes to every ad and heartbeat,
- *       decodes each (the protobuf codec) and records last-seen times in a Map. Prints
- *       `ready` on stdout once subscribed; once AGENTS ads have arrived it measures its own
- *       CPU (process.cpuUsage) over SECONDS of wall time and prints the result.
+ *       nats-server, protobuf on the wire (wired like cli/embedded/run-embedded.ts with the
+ *       NATS transport; the real two-process path is bench/dispatch's scheduler mode).
  *   dispatch-worker hb-agents NATS_URL AGENTS INTERVAL_MS
- *       AGENTS simulated agents, one NATS connection each: an ad on start, then a Heartbeat
- *       every INTERVAL_MS (start times spread over the interval). Prints `ready` once every
- *       ad is flushed, then runs until killed.
+ *       AGENTS simulated idle agents, one NATS connection each (connected 50 at a time): an
+ *       ad on start (and again whenever the scheduler asks for it on the agent's advertise
+ *       subject), then a Heartbeat every INTERVAL_MS, start times spread over the interval.
+ *       Prints `ready` once every ad is flushed, then runs until killed.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -25,8 +21,8 @@ import path from 'node:path';
 import { createAgent } from '../agents/agent/index.js';
 import { createLogger } from '../lib/logging/index.js';
 import { createNatsTransport, type NatsTransport } from '../lib/transport/index.js';
-import { createProtobufCodec, type Heartbeat } from '../proto/codec/index.js';
-import { subjects, type AgentAd, type Plan } from '../proto/index.js';
+import { createProtobufCodec } from '../proto/codec/index.js';
+import { subjects, type AdvertiseRequestMsg, type Plan } from '../proto/index.js';
 import { createEngine } from '../services/engine/index.js';
 import { readWorkflow } from '../services/formats/index.js';
 import { openJournal } from '../services/journal/index.js';
@@ -41,7 +37,7 @@ import {
   storeRootUrl,
 } from '../services/run/index.js';
 import { TRUE_PATH } from './dag.js';
-import { sampleHeartbeat, simAd, simId } from './dispatch-sim.js';
+import { idleHeartbeat, simAd, simId } from './dispatch-sim.js';
 
 export interface WorkerResult {
   mode: string;
@@ -63,7 +59,6 @@ const cpuNow = (): number => {
   return (u.user + u.system) / 1000;
 };
 const maxRssMb = (): number => process.resourceUsage().maxRSS / 1024;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function spawnFloor(jobs: number, inflight: number): Promise<void> {
   const t0 = performance.now();
@@ -196,68 +191,30 @@ async function natsRun(
   });
 }
 
-async function heartbeatIntake(url: string, agents: number, seconds: number): Promise<void> {
-  const nats = await createNatsTransport({
-    servers: url,
-    name: 'bench-intake',
-    codec: createProtobufCodec(),
-  });
-  // What the real scheduler does at least: note when each agent was last heard from.
-  const lastSeen = new Map<string, number>();
-  const ads = new Map<string, AgentAd>();
-  let heartbeats = 0;
-  let allAds: () => void = () => undefined;
-  const adsIn = new Promise<void>((r) => (allAds = r));
-  nats.subscribe<AgentAd>(subjects.allAds, (m) => {
-    ads.set(m.data.agent, m.data);
-    lastSeen.set(m.data.agent, performance.now());
-    if (ads.size === agents) allAds();
-  });
-  nats.subscribe<Heartbeat>(subjects.allHeartbeats, (m) => {
-    heartbeats++;
-    lastSeen.set(m.data.agent, performance.now());
-  });
-  await nats.flush();
-  process.stdout.write('ready\n');
-  await adsIn;
-  const beats0 = heartbeats;
-  const t0 = performance.now();
-  const c0 = cpuNow();
-  await sleep(seconds * 1000);
-  const wallMs = performance.now() - t0;
-  const cpuMs = cpuNow() - c0;
-  const received = heartbeats - beats0;
-  await nats.close();
-  out({
-    mode: 'hb-intake',
-    jobs: 0,
-    wallMs,
-    cpuMs,
-    maxRssMb: maxRssMb(),
-    agents: ads.size,
-    heartbeats: received,
-    tracked: lastSeen.size,
-  });
-}
-
 async function heartbeatAgents(url: string, agents: number, intervalMs: number): Promise<void> {
   const conns: NatsTransport[] = [];
-  for (let i = 0; i < agents; i++) {
-    conns.push(
-      await createNatsTransport({
-        servers: url,
-        name: simId(i),
-        codec: createProtobufCodec(),
-      }),
+  // Connect a few at a time: 1,000 sequential handshakes take long, 1,000 at once flood.
+  for (let i = 0; i < agents; i += 50) {
+    const batch = Array.from({ length: Math.min(50, agents - i) }, (_, k) =>
+      createNatsTransport({ servers: url, name: simId(i + k), codec: createProtobufCodec() }),
     );
+    conns.push(...(await Promise.all(batch)));
   }
-  conns.forEach((t, i) => t.publish(subjects.ad(simId(i)), simAd(simId(i))));
+  conns.forEach((t, i) => {
+    const id = simId(i);
+    // A scheduler that hears a heartbeat from an agent it has no ad for asks for one.
+    t.subscribe<AdvertiseRequestMsg>(subjects.advertise(id), () =>
+      t.publish(subjects.ad(id), simAd(id)),
+    );
+    t.publish(subjects.ad(id), simAd(id));
+  });
   await Promise.all(conns.map((t) => t.flush()));
   process.stdout.write('ready\n');
   conns.forEach((t, i) => {
     const id = simId(i);
     let seq = 0;
-    const beat = (): void => t.publish(subjects.heartbeat(id), sampleHeartbeat(id, ++seq));
+    // Idle: a heartbeat naming attempts no scheduler gave out would make it send kills.
+    const beat = (): void => t.publish(subjects.heartbeat(id), idleHeartbeat(id, ++seq));
     // Spread the agents over the interval, as independent machines would be.
     setTimeout(
       () => {
@@ -284,14 +241,11 @@ switch (mode) {
   case 'nats':
     await natsRun(arg(0), arg(1), arg(2), arg(3), Number(arg(4)));
     break;
-  case 'hb-intake':
-    await heartbeatIntake(arg(0), Number(arg(1)), Number(arg(2)));
-    break;
   case 'hb-agents':
     await heartbeatAgents(arg(0), Number(arg(1)), Number(arg(2)));
     break;
   default:
-    throw new Error(`dispatch-worker: unknown mode '${mode}' (spawn, nats, hb-intake, hb-agents)`);
+    throw new Error(`dispatch-worker: unknown mode '${mode}' (spawn, nats, hb-agents)`);
 }
 // Measured and printed: leave now rather than wait for stray timers of closed clients.
 process.exit(0);

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,8 +6,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readWorkflow } from '../services/formats/index.js';
 import type { JournalEvent } from '../services/journal/index.js';
 import { defaultPlanOptions, plan } from '../services/planner/index.js';
+import { BIN, REPO } from '../test/helpers/cli.js';
+import { natsServerAvailable } from '../test/helpers/nats-server.js';
 import { layeredDag, makefileText, writeDagFiles } from './dag.js';
 import { percentile, profileJournal } from './dispatch-latency.js';
+import { cpuOf, memoryOf, run, stop } from './dispatch-procs.js';
+
+const BENCH = path.join(REPO, 'dist', 'bench', 'dispatch.js');
+const hasMake = existsSync('/usr/bin/make');
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'aloft-bench-dag-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -139,3 +145,123 @@ describe('profileJournal', () => {
     expect(percentile([7], 0.99)).toBe(7);
   });
 });
+
+describe('/proc sampling', () => {
+  it('counts the CPU of a process tree: a grandchild while it runs, and after it is reaped', async () => {
+    // sh forks (the trailing `:` keeps it from exec'ing node in its place), node burns
+    // 300 ms of its own CPU, says so, and waits for stdin to close.
+    const burn =
+      'const t=process.cpuUsage();while((process.cpuUsage().user+process.cpuUsage().system-t.user-t.system)<300000){}' +
+      "console.log('burnt');process.stdin.resume();process.stdin.on('end',()=>process.exit(0))";
+    const before = cpuOf(process.pid);
+    const sh = spawn('/bin/sh', ['-c', `"${process.execPath}" -e "${burn}"; :`], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve) => {
+      sh.stdout!.setEncoding('utf8').on('data', (d: string) => d.includes('burnt') && resolve());
+    });
+    const live = cpuOf(process.pid);
+    expect(live.childrenS - before.childrenS).toBeGreaterThanOrEqual(0.28);
+    sh.stdin!.end();
+    await new Promise((r) => sh.once('exit', r));
+    const reaped = cpuOf(process.pid);
+    expect(reaped.childrenS - before.childrenS).toBeGreaterThanOrEqual(0.28);
+    expect(reaped.selfS).toBeGreaterThanOrEqual(before.selfS);
+    expect(() => cpuOf(sh.pid!)).toThrow(/gone/);
+    await stop(sh);
+  });
+
+  it('reads resident and peak memory', () => {
+    const m = memoryOf(process.pid);
+    expect(m.rssMb).toBeGreaterThan(1);
+    expect(m.peakRssMb).toBeGreaterThanOrEqual(m.rssMb);
+  });
+});
+
+/** Cells of a text table row (columns are separated by two or more spaces). */
+const cells = (line: string): string[] => line.trim().split(/ {2,}/);
+const num = /^\d+(\.\d+)?$/;
+
+describe.skipIf(!natsServerAvailable || !existsSync(BIN) || !existsSync(BENCH))(
+  'bench/dispatch at tiny size (every mode but snakemake)',
+  () => {
+    it('prints the dispatch table, the scheduler CPU, the budget and the heartbeat table', async () => {
+      const dir = path.join(tmp, 'bench');
+      const r = await run(
+        process.execPath,
+        [
+          BENCH,
+          '--jobs', '50',
+          '--layers', '5',
+          '--slots', '2',
+          '--skip', 'snakemake',
+          '--heartbeat-agents', '20',
+          '--heartbeat-seconds', '2',
+          '--heartbeat-interval-ms', '500',
+          '--dir', dir,
+        ], // prettier-ignore
+        REPO,
+      );
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      const lines = r.stdout.split('\n');
+
+      // The dispatch table: header, rule, one row per mode, all runs complete.
+      const h = lines.findIndex((l) => l.startsWith('mode '));
+      expect(cells(lines[h]!)).toEqual([
+        'mode', 'jobs', 'wall s', 'jobs/s', 'vs make -j2', 'p50 ms', 'p99 ms',
+      ]); // prettier-ignore
+      const rows = new Map<string, string[]>();
+      for (const l of lines.slice(h + 2)) {
+        if (l.trim() === '') break;
+        const c = cells(l);
+        rows.set(c[0]!, c.slice(1));
+      }
+      const aloftModes = [
+        'aloft run (embedded), --slots 2',
+        'engine+agent in one process (NATS)',
+        'aloft scheduler + aloft agent --slots 2',
+      ];
+      expect([...rows.keys()]).toEqual([
+        ...(hasMake ? ['make -j2'] : []),
+        'node spawn /bin/true, 2 in flight',
+        ...aloftModes,
+      ]);
+      for (const [mode, [jobs, wall, rate, vsMake, p50, p99]] of rows) {
+        expect(jobs, mode).toBe('50');
+        expect(wall, mode).toMatch(num);
+        expect(rate, mode).toMatch(num);
+        expect(vsMake, mode).toMatch(hasMake ? /^\d+\.\d\dx$/ : /^-$/);
+        if (aloftModes.includes(mode)) {
+          expect(p50, mode).toMatch(/^\d+$/);
+          expect(p99, mode).toMatch(/^\d+$/);
+        }
+      }
+      // The scheduler row's journal profile, its processes' CPU, the budget verdict.
+      expect(r.stdout).toMatch(
+        /^ {2}aloft scheduler \+ aloft agent --slots 2: overhead \d+\/\d+\/\d+; /m,
+      );
+      expect(r.stdout).toMatch(
+        /^ {2}scheduler \d+\.\d\d, agent \d+\.\d\d, the agent's child processes \(launcher, jobs\) \d+\.\d\d$/m,
+      );
+      expect(r.stdout).toMatch(
+        /^ {2}RSS at the end: scheduler \d+\.\d MB \(peak \d+\.\d\), agent /m,
+      );
+      expect(r.stdout).toMatch(
+        hasMake
+          ? /^budget \(aloft scheduler \+ aloft agent --slots 2 >= 0\.6x make -j2\): (MET|MISSED)/m
+          : /^budget: not judged/m,
+      );
+
+      // The heartbeat table against the real scheduler: every agent registered and stayed.
+      const hh = lines.findIndex((l) => l.startsWith('agents '));
+      expect(cells(lines[hh]!)).toEqual([
+        'agents', 'interval ms', 'window s', 'scheduler CPU %', 'RSS MB', 'heartbeats/s',
+      ]); // prettier-ignore
+      const [agents, interval, window, cpu, rss, beats] = cells(lines[hh + 2]!);
+      expect([agents, interval]).toEqual(['20', '500']);
+      for (const v of [window, cpu, rss, beats]) expect(v).toMatch(num);
+      expect(Number(beats)).toBeGreaterThan(0);
+      expect(r.stdout).toMatch(/All 20 listed ready after \d+\.\d s; 20 ready after the window\./);
+    }, 300_000);
+  },
+);
