@@ -10,7 +10,7 @@
  *  - Errors are AloftErrors: missing → NOT_FOUND (not retryable), disk full →
  *    RESOURCE_EXHAUSTED, network or server trouble → UNAVAILABLE (retryable), checksum
  *    mismatch → DATA_LOSS (retryable: another download may be fine), bad URL →
- *    INVALID_ARGUMENT.
+ *    INVALID_ARGUMENT, access refused by the store → PERMISSION_DENIED (not retryable).
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,6 +25,16 @@ export interface GetOptions extends StoreOpOptions {
   sha256?: string;
 }
 
+export interface PutOptions extends StoreOpOptions {
+  /**
+   * The source's sha256 (hex) when the caller already knows it (e.g. from the invocation
+   * record). A hint: a store that needs the checksum before sending (s3 multipart writes it
+   * as object metadata at creation) skips its own hashing pass, and still verifies the bytes
+   * it sent against it (mismatch → DATA_LOSS, nothing made visible). Stores may ignore it.
+   */
+  sha256?: string;
+}
+
 export interface CopyResult {
   bytes: number;
   /** Hex sha256 of the bytes written. */
@@ -34,6 +44,10 @@ export interface CopyResult {
 export interface StoreStat {
   size: number;
   mtimeMs: number;
+  /** The store's entity tag (s3: ETag, quotes removed), when it has one. */
+  etag?: string;
+  /** The object's sha256 (hex) as recorded by the store (s3: x-amz-meta-sha256), if any. */
+  sha256?: string;
 }
 
 export interface StoreEntry {
@@ -45,7 +59,7 @@ export interface Store {
   /** The URL scheme this store serves, without ':' ('file', 'http', 'https', 's3'). */
   readonly scheme: string;
   get(url: string, destPath: string, options?: GetOptions): Promise<CopyResult>;
-  put(srcPath: string, url: string, options?: StoreOpOptions): Promise<CopyResult>;
+  put(srcPath: string, url: string, options?: PutOptions): Promise<CopyResult>;
   stat(url: string, options?: StoreOpOptions): Promise<StoreStat | undefined>;
   delete(url: string, options?: StoreOpOptions): Promise<void>;
   /** Every object whose URL starts with `prefixUrl`. */
