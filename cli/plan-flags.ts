@@ -6,13 +6,17 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Problem } from '../lib/errors/index.js';
-import { validateSiteName } from '../services/model/index.js';
+import { validateSiteName, type LoadedWorkflow } from '../services/model/index.js';
 import {
   DEFAULT_STORE_ROOT,
   defaultPlanOptions,
+  findExistingOutputs,
+  outputStoreLocation,
   type ClusterStyle,
+  type ExistingFile,
   type PlanOptions,
 } from '../services/planner/index.js';
+import { listRuns, runPaths } from '../services/run/index.js';
 import { bool, oneOf, str, type FlagSpec, type Parsed } from './args.js';
 
 export const CATALOG_FLAGS = {
@@ -43,15 +47,20 @@ in catalogs/ next to it, plus any catalogs inline in the workflow):
 export const PLANNING_FLAGS_USAGE = `Planning:
   --sites A,B             compute sites to use (default: every site the catalog lists for a job)
   --output-site S         site whose storage receives staged-out outputs (default local)
-  --cleanup MODE          inplace (default: delete each file after its last reader), leaf, none
+  --cleanup MODE          inplace (default: delete each file after its last reader), leaf,
+                          constraint (inplace, and keep each store under its maxspace: the
+                          pegasus profile file.cleanup.constraint.maxspace of its site, or
+                          of the workflow), none
   --cluster STYLE         horizontal and/or label (repeat the flag or give a comma list)
-  --reuse                 skip jobs whose outputs already exist (replica catalog, output store)
+  --reuse                 skip jobs whose outputs already exist with the sha256 an earlier
+                          run recorded (output replica catalogs in ./runs, output store,
+                          replica catalog); --explain says why each job runs or is skipped
   --force                 plan every job even with --reuse
 `;
 
 export const PLAN_FLAGS_USAGE = CATALOG_FLAGS_USAGE + '\n' + PLANNING_FLAGS_USAGE;
 
-const CLEANUP_MODES = ['inplace', 'leaf', 'none'] as const;
+const CLEANUP_MODES = ['inplace', 'leaf', 'constraint', 'none'] as const;
 const CLUSTER_STYLES: readonly ClusterStyle[] = ['horizontal', 'label'];
 
 export interface CatalogPaths {
@@ -154,4 +163,27 @@ export function planOptionsFromFlags(
  */
 export function defaultStoreRoot(cwd: string): string {
   return pathToFileURL(path.join(path.resolve(cwd), 'aloft-stores')).href + '/';
+}
+
+/**
+ * What `--reuse` knows about the workflow's outputs before planning (PlanOptions.existing):
+ * the output replica catalogs of its earlier runs under `runsRoot` (oldest first; named by
+ * their path relative to `cwd` in reasons) and the output store of `options`, with the
+ * sha256 of each copy where a checksum is known to compare it with.
+ */
+export function existingOutputs(
+  loaded: LoadedWorkflow,
+  options: PlanOptions,
+  o: { cwd: string; runsRoot: string; signal: AbortSignal },
+): Promise<ExistingFile[]> {
+  const catalogs = listRuns(o.runsRoot, loaded.workflow.name).map((r) => ({
+    file: runPaths(r.dir).outputReplicas,
+    run: path.relative(o.cwd, r.dir) || r.dir,
+  }));
+  return findExistingOutputs(loaded, {
+    catalogs,
+    outputStore: outputStoreLocation(loaded.sites, options).get,
+    outputSite: options.outputSite,
+    signal: o.signal,
+  });
 }

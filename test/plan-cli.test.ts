@@ -231,7 +231,7 @@ describe('aloft validate and plan: bad input', () => {
     );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      "aloft plan --cleanup: 'sometimes' is not one of inplace, leaf, none",
+      "aloft plan --cleanup: 'sometimes' is not one of inplace, leaf, constraint, none",
     );
     expect(r.stderr).toContain("aloft plan --cluster: 'vertical' is not one of horizontal, label");
     expect(r.stderr).toContain('aloft plan --sites: site name "a/b" may contain only');

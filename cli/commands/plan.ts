@@ -3,15 +3,13 @@
  * planner decided (summary, --json counts, --explain reasons, --dot graph, --output plan).
  */
 import { createWriteStream } from 'node:fs';
-import { readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import type { Problem } from '../../lib/errors/index.js';
 import {
   explain,
-  outputStoreUrl,
   plan,
   planJsonChunks,
   PLANNED_JOB_KINDS,
@@ -22,10 +20,12 @@ import {
 } from '../../services/planner/index.js';
 import { bool, parseFlags, positionals, str, throwIfProblems } from '../args.js';
 import { EXIT_OK, type Command, type CommandContext } from '../command.js';
+import { runsRoot } from '../embedded/index.js';
 import { loadWorkflowForCli } from '../load-workflow.js';
 import {
   catalogPaths,
   defaultStoreRoot,
+  existingOutputs,
   PLAN_FLAGS,
   PLAN_FLAGS_USAGE,
   planOptionsFromFlags,
@@ -46,23 +46,6 @@ ${PLAN_FLAGS_USAGE}
 Site stores not described by a site catalog are under ./aloft-stores/.
 Exit status: 0 planned, 2 invalid input (every problem is listed).
 `;
-
-/** Lfns under a file:// output store, for --reuse (other schemes are not listed). */
-async function listOutputStore(url: string, signal: AbortSignal): Promise<string[]> {
-  if (!url.startsWith('file://')) return [];
-  const root = fileURLToPath(url);
-  try {
-    const entries = await readdir(root, { recursive: true, withFileTypes: true });
-    signal.throwIfAborted();
-    return entries
-      .filter((e) => e.isFile())
-      .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
-      .sort();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-}
 
 /** Write a file whole or not at all: to a temporary name, then rename. */
 async function writeChunks(file: string, chunks: Iterable<string>, signal: AbortSignal) {
@@ -119,7 +102,11 @@ export const planCommand: Command = {
     );
     for (const w of loaded.warnings) ctx.stderr.write(`warning: ${w}\n`);
     if (options.reuse && !options.force) {
-      options.available = await listOutputStore(outputStoreUrl(loaded.sites, options), ctx.signal);
+      options.existing = await existingOutputs(loaded, options, {
+        cwd: ctx.cwd,
+        runsRoot: runsRoot(ctx.cwd),
+        signal: ctx.signal,
+      });
     }
     const p = plan(loaded, options);
 

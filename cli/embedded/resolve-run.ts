@@ -7,19 +7,17 @@
  * - default: the newest `./runs/<name>-NNN`, when it did not succeed and its plan equals the
  *   new one, resumes; otherwise a new `./runs/<name>-NNN` is made (NNN = newest + 1).
  * Plans depend on the run directory (its stores are in it), so the candidate's plan is made
- * for the candidate directory, with the same reuse inputs (`available`) it was first made
- * with, and compared by digest.
+ * for the candidate directory, with the same reuse inputs (`available`, `existing`) it was
+ * first made with, and compared by digest.
  */
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { AloftError } from '../../lib/errors/index.js';
+import type { PlanOptions } from '../../proto/plan.js';
 import {
   isRunDir,
   listRuns,
   numberedRunDir,
-  readOutputReplicas,
   readRunInfo,
-  runPaths,
   runState,
   storedPlanDigest,
 } from '../../services/run/index.js';
@@ -33,15 +31,19 @@ export type Resolution<P extends PlannedFor> =
   | { kind: 'resume'; dir: string; planned: P }
   | { kind: 'new'; dir: string; planned: P };
 
+/** What reuse knows before planning (recorded in the plan's options). */
+export type ReuseInputs = Pick<PlanOptions, 'available' | 'existing'>;
+
 export interface ResolveOptions<P extends PlannedFor> {
   cwd: string;
   workflowName: string;
   /** `--run-dir`, when given. */
   runDir?: string;
   reuse: boolean;
-  outputDir: string;
-  /** Plan for a run directory with the given reuse inputs. */
-  planFor: (dir: string, available: string[] | undefined) => P;
+  /** With `reuse`: the existing outputs found for a new plan (PlanOptions.existing). */
+  existing?: PlanOptions['existing'];
+  /** Plan for a run directory with the given reuse inputs (undefined: reuse off). */
+  planFor: (dir: string, reuse: ReuseInputs | undefined) => P;
 }
 
 export function runsRoot(cwd: string): string {
@@ -53,11 +55,17 @@ export function resolveRun<P extends PlannedFor>(o: ResolveOptions<P>): Resoluti
   const fresh = (dir: string): Resolution<P> => ({
     kind: 'new',
     dir,
-    planned: o.planFor(dir, o.reuse ? availableLfns(root, o.workflowName, o.outputDir) : undefined),
+    planned: o.planFor(dir, o.reuse ? { existing: o.existing ?? [] } : undefined),
   });
   const sameAs = (dir: string): P | undefined => {
     const info = readRunInfo(dir);
-    const planned = o.planFor(dir, o.reuse ? (info?.options.available ?? []) : undefined);
+    let reuse: ReuseInputs | undefined;
+    if (o.reuse) {
+      reuse = {};
+      if (info?.options.available !== undefined) reuse.available = info.options.available;
+      if (info?.options.existing !== undefined) reuse.existing = info.options.existing;
+    }
+    const planned = o.planFor(dir, reuse);
     return planned.digest === storedPlanDigest(dir) ? planned : undefined;
   };
 
@@ -86,36 +94,4 @@ export function resolveRun<P extends PlannedFor>(o: ResolveOptions<P>): Resoluti
     }
   }
   return fresh(numberedRunDir(root, o.workflowName, (newest?.n ?? 0) + 1));
-}
-
-/**
- * Lfns that exist already, for `--reuse`: every output replica catalog of earlier runs of
- * this workflow under ./runs, and the files in the output directory.
- */
-export function availableLfns(root: string, workflowName: string, outputDir: string): string[] {
-  const lfns = new Set<string>();
-  for (const r of listRuns(root, workflowName)) {
-    for (const e of readOutputReplicas(runPaths(r.dir).outputReplicas)) lfns.add(e.lfn);
-  }
-  for (const f of listFiles(outputDir)) lfns.add(f);
-  return [...lfns].sort();
-}
-
-/** Relative paths of the regular files under `dir` (none if it does not exist). */
-function listFiles(dir: string, prefix = ''): string[] {
-  let entries;
-  try {
-    entries = readdirSync(path.join(dir, prefix), { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const e of entries) {
-    // Temporary files of atomic writes are not outputs.
-    if (e.name.startsWith('.') && e.name.includes('tmp')) continue;
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...listFiles(dir, rel));
-    else if (e.isFile()) out.push(rel);
-  }
-  return out;
 }

@@ -31,12 +31,13 @@ import {
   type RunInfo,
 } from '../../services/run/index.js';
 import { startProgress, summaryText } from './progress.js';
-import { resolveRun } from './resolve-run.js';
+import { existingOutputs } from '../plan-flags.js';
+import { resolveRun, runsRoot, type ReuseInputs } from './resolve-run.js';
 
 export interface RunEmbeddedOptions {
   loaded: LoadedWorkflow;
   /** Planning options; storeRoot and outputUrl are set here from the run and output dirs,
-   *  and `available` from earlier runs when `reuse` is on. */
+   *  and `existing` from earlier runs and the output dir when `reuse` is on. */
   planOptions: PlanOptions;
   /** Explicit run directory; omitted = `./runs/<workflow>-NNN` (resuming the newest if it fits). */
   runDir?: string;
@@ -112,23 +113,34 @@ export async function runEmbedded(o: RunEmbeddedOptions): Promise<number> {
   const name = o.loaded.workflow.name;
   for (const w of o.loaded.warnings) o.stderr.write(`warning: ${w}\n`);
 
-  const planFor = (dir: string, available: string[] | undefined): Planned => {
+  const planFor = (dir: string, reuse: ReuseInputs | undefined): Planned => {
     const options: PlanOptions = {
       ...o.planOptions,
       storeRoot: storeRootUrl(dir),
       outputUrl: dirUrl(outputDir),
     };
-    if (available !== undefined) options.available = available;
-    else delete options.available;
+    delete options.available;
+    delete options.existing;
+    if (reuse?.available !== undefined) options.available = reuse.available;
+    if (reuse?.existing !== undefined) options.existing = reuse.existing;
     const plan = makePlan(o.loaded, options);
     return { plan, digest: digestOf(planJsonChunks(plan)) };
   };
+  const reuse = o.planOptions.reuse && !o.planOptions.force;
   const resolved = resolveRun({
     cwd,
     workflowName: name,
     ...(o.runDir !== undefined ? { runDir: o.runDir } : {}),
-    reuse: o.planOptions.reuse && !o.planOptions.force,
-    outputDir,
+    reuse,
+    ...(reuse
+      ? {
+          existing: await existingOutputs(
+            o.loaded,
+            { ...o.planOptions, outputUrl: dirUrl(outputDir) },
+            { cwd, runsRoot: runsRoot(cwd), signal: o.signal },
+          ),
+        }
+      : {}),
     planFor,
   });
   if (resolved.kind === 'complete') {

@@ -5,6 +5,8 @@
  *   consumers there, its stage_out, an inter_site transfer copying it away) has finished;
  *   files with the same set of last readers share a cleanup job (at most CLEANUP_FILES each);
  * - leaf: per store, cleanup jobs that run after every job touching that store;
+ * - constraint: inplace, plus the ordering cleanup-constraint.ts adds for stores with a
+ *   maxspace (this function does the inplace part);
  * - none: nothing.
  * A file nobody reads that is not staged out is a workflow output: deleting it would lose
  * it, so it stays (with a reason). Cleanup priority is the highest of its parents' so space
@@ -21,6 +23,11 @@ import { REC_PRODUCED, type StoreFiles, type StoreMap } from './staging.js';
 
 export const CLEANUP_FILES = 100;
 
+export interface CleanupResult {
+  /** Per store record: the cleanup node that deletes it, -1 when nothing does. */
+  cleanupOf: Int32Array;
+}
+
 export function planCleanup(
   mode: CleanupMode,
   g: Graph,
@@ -29,8 +36,9 @@ export function planCleanup(
   builder: PlanBuilder,
   defaultRetries: number,
   reasons: ReasonLog,
-): void {
-  if (mode === 'none' || files.size === 0) return;
+): CleanupResult {
+  const cleanupOf = new Int32Array(files.size).fill(-1);
+  if (mode === 'none' || files.size === 0) return { cleanupOf };
 
   // Stores that are the output store are never cleaned.
   const protectedStore = new Uint8Array(stores.storeUrls.length);
@@ -95,10 +103,12 @@ export function planCleanup(
       priority = Math.max(priority, builder.jobs[parentsOf(i)]!.priority);
     }
     const deletes = new Array<{ lfn: string; url: string }>(to - from);
+    // Deletion goes through the put URL; the jobs' entry holds it unless reads use another.
+    const entryIsPut = stores.storeGetUrls[store] === stores.storeUrls[store];
     for (let i = from; i < to; i++) {
       const r = recs[i]!;
       // Reuse the jobs' entry for this file when it says exactly {lfn, url}.
-      const e = files.entry[r];
+      const e = entryIsPut ? files.entry[r] : undefined;
       if (e && e.size === undefined && e.checksum === undefined && e.optional === undefined) {
         deletes[i - from] = e;
       } else {
@@ -119,9 +129,10 @@ export function planCleanup(
     };
     const node = builder.add(job);
     for (let i = 0; i < count; i++) builder.addEdge(parentsOf(i), node);
+    for (let i = from; i < to; i++) cleanupOf[recs[i]!] = node;
   };
 
-  if (mode === 'inplace') {
+  if (mode === 'inplace' || mode === 'constraint') {
     // Group records with the same (store, readers): an open-addressing table of group
     // indices keyed by a hash of the readers (at most half full), exact comparison on a
     // hash match. Typed arrays only: a 1M-job workflow has millions of records.
@@ -185,7 +196,7 @@ export function planCleanup(
         make(store, parentsOf, rdLen[rep]!, recs, at, Math.min(at + CLEANUP_FILES, start[gi + 1]!));
       }
     }
-    return;
+    return { cleanupOf };
   }
 
   // leaf: after the last jobs touching each store (those with no child touching it).
@@ -238,6 +249,7 @@ export function planCleanup(
       `leaf cleanup: ${list.length} files deleted from ${stores.storeUrls[store]} after the last ${sinks.length} jobs using that store`,
     );
   }
+  return { cleanupOf };
 
   function sameReaders(a: number, b: number): boolean {
     if (files.store.data[a] !== files.store.data[b] || rdLen[a] !== rdLen[b]) return false;

@@ -10,3 +10,5 @@ export { toDot } from './dot.js';
 export { outputStoreUrl } from './stores.js';
 export { planJsonChunks } from './serialize.js';
 export * from './plan-types.js';
+export { outputStoreLocation, type StoreLocation } from './stores.js';
+export { findExistingOutputs, outputLfns, type FindExistingOptions } from './reuse-evidence.js';

@@ -38,5 +38,6 @@ export function normaliseOptions(options: PlanOptions): PlanOptions {
   };
   if (options.outputUrl !== undefined) out.outputUrl = asBaseUrl(options.outputUrl);
   if (options.available !== undefined) out.available = [...options.available];
+  if (options.existing !== undefined) out.existing = [...options.existing];
   return out;
 }

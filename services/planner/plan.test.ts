@@ -411,7 +411,7 @@ describe('staging', () => {
     ]);
   });
 
-  test('site catalog stores: sharedScratch file server, output site localStorage', () => {
+  test('site catalog stores: sharedScratch file servers (put writes, get reads), output site localStorage', () => {
     const l = diamond({ sites: ['hpc'] });
     l.sites.sites = [
       site('hpc', {
@@ -441,7 +441,14 @@ describe('staging', () => {
     const p = plan(l, opts());
     expect(p.stores).toEqual({ hpc: 's3://hpc-scratch/run/' });
     expect(p.outputStore).toBe('file:///srv/outputs/');
-    expect(get(p, 'ID1').inputs![0]!.url).toBe('s3://hpc-scratch/run/f.a');
+    // Pegasus' operations: stage-in writes through the put server, jobs read through get.
+    expect(ofKind(p, 'stage_in')[0]!.transfers![0]!.dest.url).toBe('s3://hpc-scratch/run/f.a');
+    expect(get(p, 'ID1').inputs![0]!.url).toBe('http://hpc/scratch/f.a');
+    expect(get(p, 'ID1').outputs![0]!.url).toBe('s3://hpc-scratch/run/f.b1');
+    expect(get(p, 'stage_out_ID1').transfers![0]!.sources[0]!.url).toBe('http://hpc/scratch/f.b1');
+    for (const c of ofKind(p, 'cleanup')) {
+      for (const d of c.deletes!) expect(d.url).toBe(`s3://hpc-scratch/run/${d.lfn}`);
+    }
     expect(plan(l, opts({ outputUrl: 's3://results' })).outputStore).toBe('s3://results/');
   });
 });

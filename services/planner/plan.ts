@@ -3,7 +3,9 @@
  *
  * validate → data reuse → site selection → compute specs (profiles, resources, retries) →
  * levels and priorities (deeper first: priority = level + dagman/condor priority) →
- * clustering → staging (stage-in, inter-site, stage-out, registration) → cleanup → a
+ * clustering → stores (site catalog directories, file servers, S3 settings, maxspace) →
+ * staging (stage-in, inter-site, stage-out, registration) → cleanup (inplace, leaf, or
+ * constraint: under each store's maxspace) → store access settings on jobs → a
  * deterministic topological job order.
  *
  * Pure and deterministic: no I/O (the caller passes what exists already in
@@ -16,6 +18,7 @@ import { clusterJobs, type Cluster } from './clustering.js';
 import { ComputeSpecs } from './compute-jobs.js';
 import type { Graph } from './graph.js';
 import { planCleanup } from './cleanup.js';
+import { planConstraintCleanup } from './cleanup-constraint.js';
 import { normaliseOptions } from './options.js';
 import { NO_IDS, PlanBuilder } from './plan-builder.js';
 import type { Plan, PlanOptions, PlannedJob } from './plan-types.js';
@@ -23,8 +26,10 @@ import { listSome, ProblemList } from './problems.js';
 import { ReasonLog } from './reasons.js';
 import { pruneForReuse } from './reuse.js';
 import { selectSites } from './site-selection.js';
+import { SiteStoreSettings, MAXSPACE_KEY, type MaxSpace } from './site-stores.js';
 import { stage, StoreFiles, type StoreMap } from './staging.js';
-import { Stores } from './stores.js';
+import { attachStoreAccess, storeAccessList } from './store-access.js';
+import { Stores, type StoreLocation } from './stores.js';
 import { analyze } from './validate.js';
 
 function throwIfAny(problems: ProblemList, name: string): void {
@@ -47,14 +52,25 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
   const reasons = new ReasonLog();
   const problems = new ProblemList();
 
+  // What the site catalog says about stores (S3 settings, maxspace): checked up front.
+  const sitesSource = loaded.sources.sites ?? source;
+  const storeSettings = new SiteStoreSettings(loaded.sites, wf.profiles, loaded.sources, problems);
+  throwIfAny(problems, wf.name);
+
   // Data reuse.
-  const { pruned, avail } = pruneForReuse(
+  const stores = new Stores(loaded.sites, opts);
+  const reuse = pruneForReuse(
     g,
     a.replicas,
-    opts.available ?? [],
+    {
+      available: opts.available ?? [],
+      existing: opts.existing ?? [],
+      outputStore: stores.output.get,
+    },
     opts.reuse && !opts.force,
     reasons,
   );
+  const { pruned, avail } = reuse;
   const kept = new Uint8Array(n);
   for (let j = 0; j < n; j++) kept[j] = pruned[j] ? 0 : 1;
 
@@ -177,20 +193,24 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
   }
 
   // Stores.
-  const stores = new Stores(loaded.sites, opts);
   const siteStore = new Int32Array(siteNames.length);
   const storeUrls: string[] = [];
+  const storeGetUrls: string[] = [];
   const storeSite: number[] = [];
   const storeOfUrl = new Map<string, number>();
   const planStores: Record<string, string> = {};
+  const used: { site: string; location: StoreLocation }[] = [];
   siteNames.forEach((site, s) => {
-    const url = stores.of(site);
+    const location = stores.location(site);
+    const url = location.put;
+    used.push({ site, location });
     planStores[site] = url;
     let st = storeOfUrl.get(url);
     if (st === undefined) {
       st = storeUrls.length;
       storeOfUrl.set(url, st);
       storeUrls.push(url);
+      storeGetUrls.push(location.get);
       storeSite.push(s);
     } else {
       reasons.add(
@@ -201,14 +221,25 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
     }
     siteStore[s] = st;
   });
+  used.push({ site: opts.outputSite, location: stores.output });
+  for (const p of stores.problems) {
+    problems.add('site storage', { ...p, where: `${sitesSource}: ${p.where}` });
+  }
+  throwIfAny(problems, wf.name);
+  const maxSpace = storeMaxSpace(opts.cleanup, storeUrls, storeSite, siteNames, stores.outputStore);
   const storeMap: StoreMap = {
     siteNames,
     siteStore,
     storeUrls,
+    storeGetUrls,
     storeSite,
     outputStore: stores.outputStore,
+    outputGetStore: stores.output.get,
     outputSite: opts.outputSite,
+    constrained: Uint8Array.from(maxSpace, (m) => (m ? 1 : 0)),
   };
+  const access = storeAccessList(loaded.sites, storeSettings, used, sitesSource, problems, reasons);
+  throwIfAny(problems, wf.name);
 
   // Staging and cleanup.
   const files = new StoreFiles(g.fileNames.length, g.outputs.items.length + g.inputs.items.length);
@@ -216,6 +247,7 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
     g,
     kept,
     avail,
+    reuse,
     replicas: a.replicas,
     stores: storeMap,
     jobSite,
@@ -231,7 +263,23 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
     reasons,
     files,
   });
-  planCleanup(opts.cleanup, g, storeMap, files, builder, opts.defaultRetries, reasons);
+  if (opts.cleanup === 'constraint') {
+    planConstraintCleanup({
+      g,
+      stores: storeMap,
+      maxSpace,
+      files,
+      builder,
+      defaultRetries: opts.defaultRetries,
+      reasons,
+      problems,
+      source,
+    });
+    throwIfAny(problems, wf.name);
+  } else {
+    planCleanup(opts.cleanup, g, storeMap, files, builder, opts.defaultRetries, reasons);
+  }
+  attachStoreAccess(builder.jobs, access);
 
   const jobs = builder.finish();
   // Members of a cluster list their parents inside the cluster (run order is topological).
@@ -259,6 +307,53 @@ export function plan(loaded: LoadedWorkflow, options: PlanOptions): Plan {
     outputStore: stores.outputStore,
     reasons: reasons.list(),
   };
+
+  /**
+   * Per store: the maxspace it is kept under with `--cleanup constraint` (undefined: none).
+   * Sites sharing a store give it the smallest of their maxspaces; the output store is never
+   * cleaned, so a maxspace there cannot be kept and is ignored with a reason.
+   */
+  function storeMaxSpace(
+    mode: PlanOptions['cleanup'],
+    urls: readonly string[],
+    firstSite: readonly number[],
+    names: readonly string[],
+    outputStore: string,
+  ): (MaxSpace | undefined)[] {
+    const out: (MaxSpace | undefined)[] = urls.map(() => undefined);
+    if (mode !== 'constraint') return out;
+    names.forEach((site) => {
+      const st = storeOfUrl.get(stores.of(site))!;
+      const m = storeSettings.maxSpace(site);
+      if (!m) return;
+      if (urls[st] === outputStore) {
+        reasons.add(
+          site,
+          'cleanup',
+          `maxspace ${m.bytes} from ${m.from} ignored: the ${site} store is the output store, which is never cleaned`,
+        );
+        return;
+      }
+      const had = out[st];
+      if (had && had.bytes <= m.bytes) return;
+      if (had) {
+        reasons.add(
+          site,
+          'cleanup',
+          `the store ${urls[st]} is shared with ${names[firstSite[st]!]}: kept under the smaller maxspace, ${m.bytes} bytes from ${m.from}`,
+        );
+      }
+      out[st] = m;
+    });
+    if (!out.some((m) => m !== undefined)) {
+      problems.add('maxspace', {
+        where: `${source}: cleanup constraint`,
+        message: 'no store of this plan has a maxspace, so there is nothing to keep under it',
+        hint: `set the pegasus profile ${MAXSPACE_KEY} (bytes, or e.g. '20GB') on the compute sites in the site catalog, or in the workflow's profiles for every site; or plan with --cleanup inplace`,
+      });
+    }
+    return out;
+  }
 }
 
 /**

@@ -5,17 +5,23 @@
  * - produced on a site sharing the consumer's store: nothing to move (the producer uploads);
  * - produced on a site with another store: one `inter_site` job per (lfn, destination store),
  *   run by the destination site, shared by all consumers there;
- * - otherwise (replica catalog, or an output a pruned job left in the output store): a
- *   transfer into the consumer's store with every known location as ordered sources (same
- *   site, then `local`, then others); each (lfn, store) staged once; transfers are grouped
- *   into `stage_in` jobs of at most STAGE_IN_FILES files by (store, level of the first
- *   consumer) in first-need order;
+ * - otherwise (replica catalog, or an output a pruned job left in the output store or an
+ *   earlier run recorded, verified by reuse): a transfer into the consumer's store with every
+ *   known location as ordered sources (same site, then `local`, then others); each (lfn,
+ *   store) staged once; transfers are grouped into `stage_in` jobs of at most STAGE_IN_FILES
+ *   files by (store, level of the first consumer) in first-need order — or, for a store kept
+ *   under a maxspace (`--cleanup constraint`), by (store, first consumer), so that files
+ *   arrive just before the job that first needs them instead of a level's worth at once;
  * - bypass (the use says so, or the transformation/container has `bypass` and the file has a
  *   file: replica on the compute site or an http(s): one): no stage-in, the job reads the
  *   replica URL;
  * - a replica already at the store location: nothing to move, never deleted.
  * Outputs with stageOut get one `stage_out` job per compute job (or cluster) into the output
  * store; those also with registerReplica get a `register` job after it.
+ *
+ * Stores are written through their put URL and read through their get URL (stores.ts): job
+ * outputs, stage-in and inter-site destinations and stage-out destinations use put; job
+ * inputs, stage-out and inter-site sources and registered pfns use get.
  *
  * Every file that comes to live in a site store is recorded with the jobs that write and
  * read it there, for cleanup.
@@ -27,7 +33,7 @@ import type { Checksum, PlannedFile, PlannedJob, Registration, Transfer } from '
 import { HELPER_RESOURCES } from './profiles.js';
 import type { ReasonLog } from './reasons.js';
 import { orderLocations, type Location, type ReplicaIndex } from './replicas.js';
-import { AVAIL_OUTPUT_STORE } from './reuse.js';
+import { AVAIL_OUTPUT_STORE, type ReuseResult } from './reuse.js';
 import { IntList } from './int-list.js';
 import { listSome } from './problems.js';
 
@@ -119,22 +125,31 @@ export class StoreFiles {
   }
 }
 
-/** Sites and their stores; sites with the same store URL share one store index. */
+/** Sites and their stores; sites with the same store (put) URL share one store index. */
 export interface StoreMap {
   siteNames: readonly string[];
   /** Store index per site index. */
   siteStore: Int32Array;
+  /** Base URL each store is written through (its identity). */
   storeUrls: string[];
+  /** Base URL each store is read through (a get file server; usually the same). */
+  storeGetUrls: string[];
   /** First site (index) using each store: the site that runs its helper jobs. */
   storeSite: number[];
   outputStore: string;
+  /** Base URL the output store is read through (registered pfns). */
+  outputGetStore: string;
   outputSite: string;
+  /** Per store: 1 when it is kept under a maxspace (`--cleanup constraint`). */
+  constrained: Uint8Array;
 }
 
 export interface StagingInput {
   g: Graph;
   kept: Uint8Array;
   avail: Uint8Array;
+  /** Verified copies of outputs and replica URLs not to trust (reuse). */
+  reuse: Pick<ReuseResult, 'copies' | 'distrusted'>;
   replicas: ReplicaIndex;
   stores: StoreMap;
   jobSite: Int32Array;
@@ -207,6 +222,8 @@ export function stage(x: StagingInput): void {
   const { g, kept, avail, replicas, stores, jobSite, builder, reasons, files } = x;
   const { inputs, inputFlags, outputs, outputFlags, producer, fileNames } = g;
   const pending: PendingStageIn[] = [];
+  /** Readers' entries of records in stores read through another URL than they are written. */
+  const readEntryOf = new Map<number, PlannedFile>();
   const pendingAt: Map<number, number>[] = [];
   /** Replicas that already sit at their store location, per store. */
   const inPlaceAt: Map<number, PlannedFile>[] = [];
@@ -221,6 +238,8 @@ export function stage(x: StagingInput): void {
     const site = jobSite[j]!;
     const store = stores.siteStore[site]!;
     const base = stores.storeUrls[store]!;
+    const getBase = stores.storeGetUrls[store]!;
+    const sameUrls = getBase === base;
 
     for (let i = g.parents.start[j]!; i < g.parents.start[j + 1]!; i++) {
       const p = g.parents.items[i]!;
@@ -262,7 +281,12 @@ export function stage(x: StagingInput): void {
           builder.addEdge(interSite(f, p, pStore, site, store, job.priority), u);
         const r = files.find(f, store);
         files.addReader(r, u);
-        ins[nIn++] = files.entry[r] ??= fileEntry(g, f, base + lfn);
+        if (sameUrls) ins[nIn++] = files.entry[r] ??= fileEntry(g, f, base + lfn);
+        else {
+          let e = readEntryOf.get(r);
+          if (!e) readEntryOf.set(r, (e = fileEntry(g, f, getBase + lfn)));
+          ins[nIn++] = e;
+        }
         continue;
       }
 
@@ -303,16 +327,16 @@ export function stage(x: StagingInput): void {
         continue;
       }
       const dest = base + lfn;
-      const there = locs.find((l) => l.url === dest);
+      const there = locs.find((l) => l.url === dest || (!sameUrls && l.url === getBase + lfn));
       if (there) {
         if (reasons.wants('stage')) {
           reasons.add(
             lfn,
             'stage',
-            `already in the ${stores.siteNames[site]} store at ${dest}; not staged, never cleaned up`,
+            `already in the ${stores.siteNames[site]} store at ${there.url}; not staged, never cleaned up`,
           );
         } else reasons.count('stage');
-        const entry = fileEntry(g, f, dest, there.checksum);
+        const entry = fileEntry(g, f, getBase + lfn, there.checksum);
         (inPlaceAt[store] ??= new Map()).set(f, entry);
         ins[nIn++] = entry;
         continue;
@@ -330,7 +354,7 @@ export function stage(x: StagingInput): void {
           priority: job.priority,
           sources: locs,
           consumers: [],
-          entry: fileEntry(g, f, dest, locs[0]?.checksum),
+          entry: fileEntry(g, f, getBase + lfn, locs.find((l) => l.checksum)?.checksum),
         });
       }
       pending[t]!.consumers.push(u);
@@ -344,9 +368,16 @@ export function stage(x: StagingInput): void {
   emitStageOuts();
 
   function locationsOf(f: number): Location[] {
-    const locs = replicas.locations(fileNames[f]!);
+    let locs = replicas.locations(fileNames[f]!);
+    const { copies, distrusted } = x.reuse;
+    if (distrusted.size > 0) locs = locs.filter((l) => !distrusted.has(l.url));
+    const verified = copies.get(f);
+    if (verified) {
+      for (const c of verified) if (!locs.some((l) => l.url === c.url)) locs.push(c);
+    }
     if (avail[f]! & AVAIL_OUTPUT_STORE) {
-      locs.push({ url: stores.outputStore + fileNames[f]!, site: stores.outputSite });
+      const url = stores.outputGetStore + fileNames[f]!;
+      if (!locs.some((l) => l.url === url)) locs.push({ url, site: stores.outputSite });
     }
     return locs;
   }
@@ -368,7 +399,7 @@ export function stage(x: StagingInput): void {
     const pu = x.unitNode[p]!;
     const transfer: Transfer = {
       lfn,
-      sources: [{ url: stores.storeUrls[pStore]! + lfn, site: pSite }],
+      sources: [{ url: stores.storeGetUrls[pStore]! + lfn, site: pSite }],
       dest: { url: stores.storeUrls[store]! + lfn, site: dSite },
     };
     const size = g.fileSize[f]!;
@@ -399,7 +430,12 @@ export function stage(x: StagingInput): void {
   function emitStageIns(): void {
     const groups = new Map<string, number[]>();
     for (let t = 0; t < pending.length; t++) {
-      const key = `${pending[t]!.store}\u0000${pending[t]!.level}`;
+      const s = pending[t]!;
+      // A constrained store gets each file just before its first reader (one group per
+      // first consumer); others get a level's files together.
+      const key = stores.constrained[s.store]
+        ? `${s.store}\u0000c${s.consumers[0]!}`
+        : `${s.store}\u0000${s.level}`;
       const list = groups.get(key);
       if (list) list.push(t);
       else groups.set(key, [t]);
@@ -411,8 +447,11 @@ export function stage(x: StagingInput): void {
         const siteName = stores.siteNames[first.site]!;
         let priority = -Infinity;
         for (const t of chunk) priority = Math.max(priority, pending[t]!.priority);
+        const tag = stores.constrained[first.store]
+          ? builder.jobs[first.consumers[0]!]!.id
+          : String(first.level);
         const job = helperJob(
-          builder.uniqueId(`stage_in_${siteName}_${first.level}_${k}`),
+          builder.uniqueId(`stage_in_${siteName}_${tag}_${k}`),
           'stage_in',
           siteName,
           priority,
@@ -465,6 +504,7 @@ export function stage(x: StagingInput): void {
       // A unit runs where its jobs run (a cluster's members share one site).
       const store = stores.siteStore[jobSite[members ? members[0]! : x.unitJob[k]!]!]!;
       const base = stores.storeUrls[store]!;
+      const getBase = stores.storeGetUrls[store]!;
       let transfers: Transfer[] | undefined;
       let registrations: Registration[] | undefined;
       let readRecords: number[] | undefined;
@@ -475,10 +515,10 @@ export function stage(x: StagingInput): void {
           if (!(flags & OUT_STAGE)) continue;
           const f = outputs.items[i]!;
           const lfn = fileNames[f]!;
-          const from = base + lfn;
+          const from = getBase + lfn;
           const to = stores.outputStore + lfn;
           const r = files.find(f, store);
-          if (from === to) {
+          if (base === stores.outputStore) {
             files.keep.add(r);
             if (reasons.wants('stage')) {
               reasons.add(
@@ -499,7 +539,8 @@ export function stage(x: StagingInput): void {
             (readRecords ??= []).push(r);
           }
           if (flags & OUT_REGISTER) {
-            (registrations ??= []).push({ lfn, pfn: to, site: stores.outputSite });
+            const pfn = stores.outputGetStore + lfn;
+            (registrations ??= []).push({ lfn, pfn, site: stores.outputSite });
           }
         }
       }

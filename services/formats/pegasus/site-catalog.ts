@@ -2,8 +2,13 @@
  * Pegasus 5 site catalog (sc-5.0.yml): sites, their directories (storage) and file servers.
  * Standalone file (`sites.yml`) or inline in a workflow (`siteCatalog:`, which may also be a
  * `$ref` to a hosted catalog: aloft does not fetch it and says so in a warning).
+ *
+ * s3:// file server URLs are checked as the s3 store reads them (lib/store): `s3://bucket/
+ * prefix` or Pegasus' `s3://user@site/bucket/prefix`, a valid bucket name, no password, no
+ * port, no query; a bad one is a problem naming the site, the directory and the fix.
  */
-import { AloftError } from '../../../lib/errors/index.js';
+import { AloftError, isAloftError } from '../../../lib/errors/index.js';
+import { parseS3Url } from '../../../lib/store/index.js';
 import type { Directory, DirectoryType, FileServer, Site, SiteCatalog } from '../../model/types.js';
 import { readMetadata, readCatalogHeader, readProfiles } from './common.js';
 import { DocReader, KeyPath } from './doc-reader.js';
@@ -138,6 +143,16 @@ function readFileServer(r: DocReader, v: unknown, at: KeyPath): FileServer | und
   if (url === '') {
     r.problem(at, 'url', 'url is empty');
     return undefined;
+  }
+  if (/^s3:/i.test(url)) {
+    try {
+      parseS3Url(url, false);
+    } catch (e) {
+      if (!isAloftError(e)) throw e;
+      for (const p of e.problems) r.problem(at, 'url', `${p.where} ${p.message}`, p.hint);
+      if (e.problems.length === 0) r.problem(at, 'url', e.message);
+      return undefined;
+    }
   }
   return { url, operation };
 }
