@@ -5,7 +5,7 @@
  * messages of proto/agent-protocol.ts on the subjects of proto/subjects.ts.
  *
  * Lifecycle of one attempt, in order:
- *   prepare  — fresh scratch dir `${workDir}/scratch/${job}.${attempt}`
+ *   prepare  — fresh scratch dir `${workDir}/scratch/${job}.${attempt}.${epoch}`
  *   stageIn  — inputs into scratch (staging.ts)
  *   run      — AttemptStartedMsg, then the executor chosen by the job's kind; the runtime
  *              limit (profile pegasus.maxwalltime, minutes) is enforced here
@@ -13,7 +13,11 @@
  *   report   — AttemptResultMsg published, retransmitted every `resultRetryMs` until a
  *              ResultAck for the same key arrives, and written to the outbox unless that
  *              ack came within `resultPersistDelayMs` (see `report` for why)
- *   cleanup  — scratch removed on success, kept on failure for debugging
+ *   cleanup  — scratch removed on success, kept on failure for debugging; the input
+ *              cache's pins of the attempt are released
+ * Disk full (disk-full.ts): a failure from ENOSPC in stage-in, run or stage-out is
+ * `infrastructure` (code ENOSPC); before reporting it the agent removes that scratch,
+ * evicts every cache entry not in use and re-advertises its free disk.
  * The slot is freed before the result is published, so a scheduler reacting to the result
  * at once finds the slot free.
  *
@@ -22,9 +26,14 @@
  *
  * Offers are rejected (with a reason) when the agent is stopping, all slots are busy, the
  * job is a `register` job (done by the submit side), the offer is malformed, or the same
- * job attempt is still running here under another epoch. A repeated offer of a running or
+ * job attempt of the same run is still running here under another epoch (jobs of
+ * different workflows may share ids: each attempt's scratch is named by its epoch too,
+ * which the scheduler makes unique across its workflows). A repeated offer of a running or
  * already finished attempt is accepted without running it again (the finished result is
- * resent).
+ * resent). Once the result is acknowledged, a repeated offer of that attempt is rejected
+ * ("already ran here"): an attempt runs at most once per agent process, however often its
+ * offer is delivered. The agent remembers the last FINISHED_KEPT finished attempts for
+ * this (not across restarts; the scheduler's epoch fencing covers what is older).
  */
 import { mkdir, rm, rmdir, statfs } from 'node:fs/promises';
 import os from 'node:os';
@@ -62,6 +71,8 @@ import {
   type ExecOutcome,
   type Executor,
 } from '../executors/index.js';
+import { createInputCache, type InputCache, type InputCacheOptions } from '../cache/index.js';
+import { classifyRunFailure, isDiskFull } from './disk-full.js';
 import { createOutbox, keyId, type Outbox } from './outbox.js';
 import { failureOf, inputsOf, outputsOf, stageIn, stageOut } from './staging.js';
 
@@ -103,6 +114,12 @@ export interface AgentOptions {
    * gpus, arch, os), merged over the agent's own estimates each time it advertises.
    */
   describe?: (signal?: AbortSignal) => Promise<Partial<AgentAd>>;
+  /**
+   * The input cache for non-local inputs (agents/cache), which the agent creates and owns:
+   * its options (default dir `${workDir}/cache`, budget 10% of that filesystem), or
+   * `false` for none (such inputs are then fetched for every attempt).
+   */
+  cache?: Partial<Omit<InputCacheOptions, 'logger'>> | false;
 }
 
 export interface Agent {
@@ -125,6 +142,8 @@ export interface Agent {
   running(): AttemptKey[];
   /** Results reported but not yet acknowledged by the scheduler. */
   unacknowledged(): number;
+  /** The input cache (undefined with `cache: false`). */
+  readonly cache: InputCache | undefined;
 }
 
 export interface StopOptions {
@@ -155,6 +174,9 @@ interface Pending {
 }
 
 const cancelled = (message: string): AloftError => new AloftError('CANCELLED', message);
+
+/** Finished attempts remembered to refuse re-delivered offers (a few hundred kB at most). */
+export const FINISHED_KEPT = 10_000;
 
 function keyOk(k: unknown): k is AttemptKey {
   const key = k as AttemptKey | undefined;
@@ -240,6 +262,10 @@ export function createAgent(opts: AgentOptions): Agent {
       : job.executable?.container?.type === 'docker'
         ? docker
         : process_;
+  const cache =
+    opts.cache === false
+      ? undefined
+      : createInputCache({ dir: path.join(workDir, 'cache'), ...opts.cache, logger });
   const executors: Record<string, Executor> = {
     compute: process_,
     transfer: opts.executors?.transfer ?? createTransferExecutor(),
@@ -265,6 +291,12 @@ export function createAgent(opts: AgentOptions): Agent {
 
   const active = new Map<string, Active>();
   const pending = new Map<string, Pending>();
+  /** Keys of attempts that finished here, oldest first (at most FINISHED_KEPT). */
+  const finished = new Set<string>();
+  function rememberFinished(k: string): void {
+    finished.add(k);
+    if (finished.size > FINISHED_KEPT) finished.delete(finished.values().next().value!);
+  }
   const background = new Set<Promise<unknown>>();
   /** Scratch dirs being removed in the background: a new attempt there waits for it. */
   const removing = new Map<string, Promise<void>>();
@@ -438,17 +470,19 @@ export function createAgent(opts: AgentOptions): Agent {
   async function execute(a: Active): Promise<void> {
     const job = a.offer.job;
     const t0 = Date.now();
-    const scratch = path.join(scratchRoot, `${job.id}.${a.key.attempt}`);
+    const scratch = path.join(scratchRoot, `${job.id}.${a.key.attempt}.${a.key.epoch}`);
     const rec = baseRecord(job, a.key, scratch, t0);
     const signal = a.abort.signal;
     let failure: Failure | undefined;
     let timedOut = false;
+    let releaseInputs: (() => void) | undefined;
     try {
       // prepare
       await removing.get(scratch);
       await freshDir(scratch);
       // stageIn
-      const si = await stageIn(inputsOf(job), scratch, job.id, signal);
+      const si = await stageIn(inputsOf(job), scratch, job.id, signal, cache ? { cache } : {});
+      releaseInputs = si.release;
       rec.files.push(...si.files);
       rec.transfers.push(...si.transfers);
       failure = si.failure;
@@ -480,7 +514,11 @@ export function createAgent(opts: AgentOptions): Agent {
         kind: 'cancelled',
         message: reason instanceof Error ? reason.message : `attempt of job ${job.id} cancelled`,
       };
+    } else if (failure?.kind === 'application') {
+      failure = await classifyRunFailure(failure, rec, scratch, job.id);
     }
+    releaseInputs?.();
+    if (isDiskFull(failure)) await recoverDisk(scratch);
     rec.durationMs = Date.now() - t0;
     const outcome: AttemptOutcome = failure
       ? { ok: false, record: rec, failure }
@@ -498,6 +536,18 @@ export function createAgent(opts: AgentOptions): Agent {
     }
   }
 
+  /** Disk full (disk-full.ts): free what the agent can, then tell the scheduler. */
+  async function recoverDisk(scratch: string): Promise<void> {
+    try {
+      await rm(scratch, { recursive: true, force: true });
+      const evicted = await cache?.evictUnpinned();
+      logger.warn({ scratch, evicted }, 'disk full: scratch removed, unused cache entries evicted');
+      await advertise();
+    } catch (e) {
+      logger.warn({ err: e }, 'freeing disk after a disk-full failure failed');
+    }
+  }
+
   /**
    * The result is sent at once; the outbox write (a file, two fsyncs, later an unlink)
    * waits `persistDelayMs` for the ack and is skipped when it comes — on a healthy link
@@ -510,6 +560,7 @@ export function createAgent(opts: AgentOptions): Agent {
    */
   function report(msg: AttemptResultMsg, a: Active): void {
     active.delete(keyId(a.key));
+    rememberFinished(keyId(a.key));
     logger.debug({ key: keyId(a.key), ok: msg.outcome.ok }, 'attempt finished');
     sendPending(msg);
   }
@@ -538,6 +589,12 @@ export function createAgent(opts: AgentOptions): Agent {
       sendPending(done.msg);
       return { accepted: true };
     }
+    if (finished.has(k)) {
+      return {
+        accepted: false,
+        reason: `attempt ${offer.key.attempt} of job ${offer.key.job} (epoch ${offer.key.epoch}) already ran here and its result was acknowledged`,
+      };
+    }
     if (state !== 'running') {
       return { accepted: false, reason: `agent ${id} is ${draining ? 'draining' : 'stopping'}` };
     }
@@ -551,7 +608,11 @@ export function createAgent(opts: AgentOptions): Agent {
       return { accepted: false, reason: `agent ${id} cannot run ${offer.job.kind} jobs` };
     }
     for (const a of active.values()) {
-      if (a.key.job === offer.key.job && a.key.attempt === offer.key.attempt) {
+      if (
+        a.offer.runId === offer.runId &&
+        a.key.job === offer.key.job &&
+        a.key.attempt === offer.key.attempt
+      ) {
         return {
           accepted: false,
           reason: `attempt ${offer.key.attempt} of job ${offer.key.job} is still running here under epoch ${a.key.epoch}`,
@@ -623,6 +684,7 @@ export function createAgent(opts: AgentOptions): Agent {
         ]),
       ],
       labels: opts.labels ?? {},
+      ...(cache ? { cache: cache.summary() } : {}),
     };
     if (opts.describe) {
       try {
@@ -668,6 +730,7 @@ export function createAgent(opts: AgentOptions): Agent {
       await Promise.all([...pending.values()].map(persist));
       while (background.size > 0) await Promise.all([...background]);
       await Promise.all(owned.map((e) => e.close?.()));
+      await cache?.stop();
       for (const s of subs.splice(0)) s.unsubscribe();
       for (const p of pending.values()) clearInterval(p.timer);
       pending.clear();
@@ -690,6 +753,7 @@ export function createAgent(opts: AgentOptions): Agent {
         });
       }
       await mkdir(scratchRoot, { recursive: true });
+      await cache?.start();
       const ob = createOutbox(path.join(workDir, 'outbox'), logger);
       await mkdir(ob.dir, { recursive: true });
       outbox = ob;
@@ -707,7 +771,10 @@ export function createAgent(opts: AgentOptions): Agent {
       );
       state = 'running';
       await advertise();
-      for (const msg of left) sendPending(msg, Promise.resolve());
+      for (const msg of left) {
+        rememberFinished(keyId(msg.key));
+        sendPending(msg, Promise.resolve());
+      }
       logger.info({ slots: opts.slots, resent: left.length }, 'agent started');
     },
 
@@ -730,5 +797,7 @@ export function createAgent(opts: AgentOptions): Agent {
     unacknowledged() {
       return pending.size;
     },
+
+    cache,
   };
 }

@@ -5,6 +5,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isTempName } from '../../lib/store/index.js';
 import { createInProcessTransport } from '../../lib/transport/index.js';
 import { processJob, startTestAgent, type TestAgent } from '../testing/index.js';
 
@@ -13,8 +14,9 @@ afterEach(async () => {
   for (const t of opened.splice(0)) await t.close();
 });
 
+/** Complete outbox entries (a write in progress is a temp file, not yet an entry). */
 async function outboxFiles(workDir: string): Promise<string[]> {
-  return (await readdir(path.join(workDir, 'outbox'))).sort();
+  return (await readdir(path.join(workDir, 'outbox'))).filter((f) => !isTempName(f)).sort();
 }
 
 describe('outbox', () => {

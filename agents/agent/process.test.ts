@@ -143,8 +143,8 @@ describe.each(modes)('process executor ($name)', ({ launcher }) => {
       expect(env).toContain('FROM_PROFILE=1\n');
       expect(env).toContain('ALOFT_JOB_ID=env\n');
       expect(env).toContain('ALOFT_ATTEMPT=2\n');
-      expect(env).toMatch(/^ALOFT_SCRATCH=.*\/scratch\/env\.2$/m);
-      expect(env).toMatch(/^TMPDIR=.*\/scratch\/env\.2$/m);
+      expect(env).toMatch(/^ALOFT_SCRATCH=.*\/scratch\/env\.2\.\d+$/m);
+      expect(env).toMatch(/^TMPDIR=.*\/scratch\/env\.2\.\d+$/m);
       expect(env).toMatch(/^PATH=/m);
       expect(env).not.toContain('hunter2');
       expect(env).not.toContain('ALOFT_TEST_AGENT_SECRET');
@@ -242,7 +242,7 @@ describe('agent attempt lifecycle', () => {
     expect(r1.outcome.ok).toBe(true);
     expect(r1.outcome.record.stdoutTail).toBe('AAA');
     expect(r1.outcome.record.transfers[0]).toMatchObject({ lfn: 'sub/dir/a.txt', bytes: 3 });
-    expect(r1.outcome.record.cwd).toBe(path.join(workDir, 'scratch', 'cat.1'));
+    expect(r1.outcome.record.cwd).toBe(path.join(workDir, 'scratch', 'cat.1.1'));
 
     const bad = processJob('cat2', ['/bin/cat', 'x', 'y'], {
       inputs: [
@@ -261,7 +261,7 @@ describe('agent attempt lifecycle', () => {
     expect(driver.started.map((s) => s.key.job)).toEqual(['cat']);
     // success: scratch removed (after the report); failure: kept for debugging
     await t.agent.stop();
-    expect(await readdir(path.join(workDir, 'scratch'))).toEqual(['cat2.1']);
+    expect(await readdir(path.join(workDir, 'scratch'))).toEqual(['cat2.1.1']);
   });
 
   it('a corrupt input (checksum mismatch) is a data failure', async () => {
@@ -318,7 +318,7 @@ describe('agent attempt lifecycle', () => {
     const { key } = await t.driver.offer(
       processJob('long', ['/bin/sh', '-c', 'touch running; exec sleep 30']),
     );
-    await waitForFile(path.join(t.workDir, 'scratch', 'long.1', 'running'));
+    await waitForFile(path.join(t.workDir, 'scratch', 'long.1.1', 'running'));
     expect(t.agent.running()).toEqual([key]);
     t.driver.kill(key, 'removed by user');
     const { outcome } = await t.driver.result(key);
@@ -338,7 +338,7 @@ describe('agent attempt lifecycle', () => {
     const { key } = await t.driver.offer(
       processJob('stubborn', ['/bin/sh', '-c', 'trap "" TERM; touch running; sleep 30']),
     );
-    await waitForFile(path.join(t.workDir, 'scratch', 'stubborn.1', 'running'));
+    await waitForFile(path.join(t.workDir, 'scratch', 'stubborn.1.1', 'running'));
     t.driver.kill(key, 'halt');
     const { outcome } = await t.driver.result(key);
     if (outcome.ok) throw new Error('expected a failure');
@@ -373,6 +373,19 @@ describe('agent attempt lifecycle', () => {
       accepted: false,
       reason: 'register jobs are done by the submit side, not by agents',
     });
+  });
+
+  it('runs the same job id of two workflows at once, each in its own scratch', async () => {
+    t = await startTestAgent({ slots: 2 });
+    const job = processJob('shared', ['/bin/sleep', '0.3']);
+    const a = await t.driver.offer(job, { epoch: 7, runId: 'wf-a' });
+    const b = await t.driver.offer(job, { epoch: 8, runId: 'wf-b' });
+    expect([a.reply, b.reply]).toEqual([{ accepted: true }, { accepted: true }]);
+    expect(t.agent.running()).toHaveLength(2);
+    const [ra, rb] = await Promise.all([t.driver.result(a.key), t.driver.result(b.key)]);
+    expect([ra.outcome.ok, rb.outcome.ok]).toEqual([true, true]);
+    expect(ra.outcome.record.cwd).toBe(path.join(t.workDir, 'scratch', 'shared.1.7'));
+    expect(rb.outcome.record.cwd).toBe(path.join(t.workDir, 'scratch', 'shared.1.8'));
   });
 
   it('enforces pegasus.maxwalltime as a timeout failure', async () => {

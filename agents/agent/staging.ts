@@ -3,9 +3,14 @@
  *
  * Stage-in puts every input into scratch under its lfn (subdirectories created): a
  * hard link when the store is local (file://) and on the same filesystem — no copy, and
- * the store's object is never modified through it by aloft — else a copy through the store.
- * A declared checksum is verified. Missing or corrupt inputs fail the attempt as `data`
- * (all of them listed in missingFiles), anything else as `infrastructure`.
+ * the store's object is never modified through it by aloft. Every other input (s3://,
+ * http(s)://, file:// on another filesystem) goes through the agent's input cache when it
+ * has one (agents/cache: fetched once per agent, verified, then hard-linked — read-only —
+ * into scratch; entries stay pinned until the attempt calls `release`), else it is copied
+ * through the store. Each input's TransferRecord says `cache: hit | miss | bypass` when
+ * the cache was involved. A declared checksum is verified. Missing or corrupt inputs fail
+ * the attempt as `data` (all of them listed in missingFiles), anything else (disk full:
+ * code ENOSPC) as `infrastructure`.
  *
  * Stage-out checks that every declared output exists (optional ones may be absent),
  * otherwise fails as `application` naming the files; then uploads each to its URL through
@@ -18,6 +23,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AloftError, toAloftError } from '../../lib/errors/index.js';
 import { errorCode, storeError, storeFor } from '../../lib/store/index.js';
+import { LINK_FALLBACK, type Fetched, type InputCache } from '../cache/index.js';
 import type {
   Failure,
   FileRecord,
@@ -31,6 +37,13 @@ export interface StageResult {
   files: FileRecord[];
   transfers: TransferRecord[];
   failure?: Failure;
+  /** Stage-in: unpin the cache entries linked into scratch; call once the attempt is over. */
+  release?: () => void;
+}
+
+export interface StageInOptions {
+  /** The agent's input cache; without one, non-local inputs are copied through the store. */
+  cache?: InputCache;
 }
 
 const PARALLEL = 4;
@@ -64,12 +77,12 @@ async function sha256Of(file: string, signal: AbortSignal): Promise<string> {
   return hash.digest('hex');
 }
 
-const LINK_FALLBACK = new Set(['EXDEV', 'EPERM', 'EMLINK', 'EACCES', 'ENOTSUP', 'EOPNOTSUPP']);
-
 async function stageInOne(
   f: PlannedFile,
   scratch: string,
   signal: AbortSignal,
+  cache: InputCache | undefined,
+  pinned: (() => void)[],
 ): Promise<{ record: FileRecord; transfer: TransferRecord }> {
   const dest = scratchPath(scratch, f.lfn);
   await mkdir(path.dirname(dest), { recursive: true });
@@ -88,6 +101,7 @@ async function stageInOne(
   }
   let bytes: number;
   let sha256: string | undefined;
+  let cached: Fetched | undefined;
   if (linked) {
     bytes = (await stat(dest)).size;
     if (f.checksum) {
@@ -100,6 +114,15 @@ async function stageInOne(
         );
       }
     }
+  } else if (cache) {
+    cached = await cache.fetchInto(
+      { url: f.url, ...(f.checksum ? { sha256: f.checksum.value } : {}) },
+      dest,
+      signal,
+    );
+    pinned.push(cached.release);
+    bytes = cached.bytes;
+    sha256 = cached.sha256;
   } else {
     const r = await store.get(f.url, dest, {
       signal,
@@ -117,6 +140,7 @@ async function stageInOne(
       bytes,
       ...(sha256 !== undefined ? { sha256 } : {}),
       durationMs: Date.now() - t0,
+      ...(cached ? { cache: cached.use } : {}),
     },
   };
 }
@@ -126,17 +150,28 @@ export async function stageIn(
   scratch: string,
   jobId: string,
   signal: AbortSignal,
+  options: StageInOptions = {},
 ): Promise<StageResult> {
-  const results = await runPool(inputs, PARALLEL, async (f) => {
-    signal.throwIfAborted();
-    try {
-      return { f, ok: await stageInOne(f, scratch, signal) };
-    } catch (e) {
-      const err = storeError(e, 'get', f.url);
-      if (err.code === 'CANCELLED' || signal.aborted) throw err;
-      return { f, err };
-    }
-  });
+  const pinned: (() => void)[] = [];
+  const release = (): void => {
+    for (const r of pinned.splice(0)) r();
+  };
+  let results;
+  try {
+    results = await runPool(inputs, PARALLEL, async (f) => {
+      signal.throwIfAborted();
+      try {
+        return { f, ok: await stageInOne(f, scratch, signal, options.cache, pinned) };
+      } catch (e) {
+        const err = storeError(e, 'get', f.url);
+        if (err.code === 'CANCELLED' || signal.aborted) throw err;
+        return { f, err };
+      }
+    });
+  } catch (e) {
+    release();
+    throw e;
+  }
   const files: FileRecord[] = [];
   const transfers: TransferRecord[] = [];
   const missing: string[] = [];
@@ -155,7 +190,7 @@ export async function stageIn(
       other.push(r.err);
     }
   }
-  const result: StageResult = { files, transfers };
+  const result: StageResult = { files, transfers, release };
   if (missing.length > 0) {
     const notFound = missing.filter((l) => !corrupt.some((c) => c.startsWith(`${l} (`)));
     const parts = [

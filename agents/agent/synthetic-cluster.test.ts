@@ -143,6 +143,6 @@ describe('cluster jobs', () => {
     );
     expect(outcome.record.exitCode).toBe(4);
     expect(outcome.record.stderrTail).toBe('broken\n');
-    await expect(stat(path.join(t.workDir, 'scratch', 'cl_2.1', 'ran'))).rejects.toThrow();
+    await expect(stat(path.join(t.workDir, 'scratch', 'cl_2.1.1', 'ran'))).rejects.toThrow();
   });
 });

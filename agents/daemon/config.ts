@@ -6,6 +6,7 @@
 import os from 'node:os';
 import type { Problem } from '../../lib/errors/index.js';
 import { loadConfig, type ConfigFile, type ConfigOf } from '../../lib/config/index.js';
+import { parseSizeSpec } from '../cache/index.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 const LABEL_KEY =
@@ -69,6 +70,19 @@ export function agentSchema(host = os.hostname(), cores = os.availableParallelis
       doc: 'work directory (scratch, outbox)',
     },
     slots: { type: 'integer', min: 1, max: 4096, default: cores, doc: 'attempts run at once' },
+    cacheDir: {
+      type: 'path',
+      doc: 'input cache directory (default: <work dir>/cache)',
+    },
+    cacheSize: {
+      type: 'string',
+      default: '10%',
+      check: (v: string) => {
+        const r = parseSizeSpec(v);
+        return typeof r === 'string' ? r : undefined;
+      },
+      doc: "input cache budget: bytes ('10GiB', '500MB') or a share of its filesystem ('10%')",
+    },
     labels: {
       type: 'map',
       default: {},

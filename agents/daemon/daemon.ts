@@ -3,7 +3,8 @@
  * the system probe, heartbeats and drain.
  *
  * - start: probe the host, start the agent (it publishes its ad), start heartbeats.
- * - every heartbeat: if the work dir's free disk crossed 10 % (either way), re-advertise.
+ * - every heartbeat: if the work dir's free disk crossed 10 % (either way), or the input
+ *   cache's largest entries changed since the last ad (data locality), re-advertise.
  * - on reconnect (`onStatus` 'reconnect'): re-advertise (a scheduler that restarted, or
  *   expired this agent meanwhile, learns it again).
  * - run(signal): when the signal aborts (SIGTERM/SIGINT), drain — offers rejected with
@@ -14,6 +15,7 @@
 import type { Logger } from '../../lib/logging/index.js';
 import type { NatsStatus, NatsTransport, Transport } from '../../lib/transport/index.js';
 import { createAgent, type Agent, type AgentExecutors } from '../agent/index.js';
+import { parseSizeSpec, summarySignature } from '../cache/index.js';
 import { createDockerExecutor } from '../executors/index.js';
 import type { AgentConfig } from './config.js';
 import { createHeartbeater, type Heartbeater } from './heartbeat.js';
@@ -58,6 +60,9 @@ export function createAgentDaemon(o: AgentDaemonOptions): AgentDaemon {
   let system: SystemFacts | undefined;
   let lastDisk: DiskFacts | undefined;
   let advertisedLow: boolean | undefined;
+  /** summarySignature of the cache when the last ad was built. */
+  let advertisedCache = '';
+  const cacheSignature = (): string => (agent.cache ? summarySignature(agent.cache.summary()) : '');
   let heartbeater: Heartbeater | undefined;
   let offStatus: (() => void) | undefined;
   let stopping: Promise<void> | undefined;
@@ -72,6 +77,7 @@ export function createAgentDaemon(o: AgentDaemonOptions): AgentDaemon {
     executors.docker = createDockerExecutor({ dockerHost: config.dockerHost });
   }
 
+  const cacheSize = parseSizeSpec(config.cacheSize);
   const agent = createAgent({
     id: config.id,
     site: config.site,
@@ -83,9 +89,15 @@ export function createAgentDaemon(o: AgentDaemonOptions): AgentDaemon {
     logger: o.logger,
     executors,
     ...(o.resultRetryMs !== undefined ? { resultRetryMs: o.resultRetryMs } : {}),
+    cache: {
+      ...(config.cacheDir !== undefined ? { dir: config.cacheDir } : {}),
+      // Checked by the config loader; a bad value cannot reach here.
+      ...(typeof cacheSize !== 'string' ? { size: cacheSize } : {}),
+    },
     describe: async (signal) => {
       const d = await disk(signal);
       advertisedLow = diskLow(d);
+      advertisedCache = cacheSignature();
       return system ? adFields(system, d, config.gpus) : { diskFreeMb: d.freeMb };
     },
   });
@@ -150,6 +162,8 @@ export function createAgentDaemon(o: AgentDaemonOptions): AgentDaemon {
           const low = diskLow(d);
           if (advertisedLow !== undefined && low !== advertisedLow) {
             advertise(low ? 'free disk fell below 10%' : 'free disk back above 10%');
+          } else if (cacheSignature() !== advertisedCache) {
+            advertise('input cache contents changed');
           }
         },
         logger,
