@@ -38,6 +38,7 @@ import { BIN, aloft } from './helpers/cli.js';
 import { daemon, type Daemon } from './helpers/daemon.js';
 import { natsServerAvailable, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
+import { alive } from './helpers/proc.js';
 
 const TOKEN = 'agent-faults-token';
 const HEARTBEAT = '300ms';
@@ -71,16 +72,6 @@ function pidsOf(argv: string[]): number[] {
     }
   }
   return out;
-}
-
-/** Running and not a zombie (a reparented zombie may wait for a lazy init to reap it). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /** One job of a test workflow: sleeps `first` seconds on attempt 1, `later` afterwards. */

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../../test/helpers/cli.js';
+import { alive, until } from '../../test/helpers/proc.js';
 
 const KICKSTART = path.join(REPO, 'dist', 'bin', 'aloft-kickstart');
 
@@ -51,22 +52,6 @@ function kickstart(
     });
     if (o.onSpawn && child.pid !== undefined) void o.onSpawn(child.pid);
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
-  for (const end = Date.now() + timeoutMs; !probe();) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('aloft-kickstart', () => {

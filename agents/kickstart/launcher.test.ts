@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/logging/index.js';
 import { REPO } from '../../test/helpers/cli.js';
+import { alive, until } from '../../test/helpers/proc.js';
 import { createLauncher, type Launcher, type LaunchRequest } from '../executors/launcher.js';
 
 const LAUNCHER = path.join(REPO, 'dist', 'bin', 'aloft-launcher');
@@ -35,22 +36,6 @@ let n = 0;
 function req(argv: string[], o: Partial<LaunchRequest> = {}): LaunchRequest {
   n++;
   return { argv, env: ENV, cwd: dir, stdout: path.join(dir, `out-${n}`), ...o };
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
-  for (const end = Date.now() + timeoutMs; !probe();) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function pidFrom(file: string): Promise<number> {

@@ -14,6 +14,7 @@
  * Every string value goes through `${VAR}` expansion (see expand-env.ts).
  */
 import type { Problem } from '../../../lib/errors/index.js';
+import { parseByteSize } from '../../model/byte-size.js';
 import { nameHint, validateName, type NameKind } from '../../model/names.js';
 import { expandVars } from './expand-env.js';
 
@@ -222,26 +223,6 @@ const BOOLEANS = new Map<string, boolean>([
   ['on', true],
   ['off', false],
 ]);
-
-const UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1024,
-  m: 1024 ** 2,
-  g: 1024 ** 3,
-  t: 1024 ** 4,
-  p: 1024 ** 5,
-};
-
-/** Parse `2048`, `10MB`, `1.5 GiB`; undefined when it is not a size. */
-export function parseByteSize(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?\s*$/i.exec(text);
-  if (!m) return undefined;
-  const [, digits = '', unit = '', suffix] = m;
-  if (unit === '' && suffix !== undefined && suffix.toLowerCase() !== 'b') return undefined;
-  const n = Number(digits) * (UNITS[unit.toLowerCase()] ?? 1);
-  return Number.isFinite(n) ? Math.ceil(n) : undefined;
-}
 
 /** Set an own data property, even for a key named `__proto__` (never touch the prototype). */
 export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
