@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Problem } from '../lib/errors/index.js';
+import { storeForRoutes } from '../lib/store/index.js';
 import { validateSiteName, type LoadedWorkflow } from '../services/model/index.js';
 import {
   DEFAULT_STORE_ROOT,
@@ -15,6 +16,7 @@ import {
   type ClusterStyle,
   type ExistingFile,
   type PlanOptions,
+  siteS3Routes,
 } from '../services/planner/index.js';
 import { listRuns, runPaths } from '../services/run/index.js';
 import { bool, oneOf, str, type FlagSpec, type Parsed } from './args.js';
@@ -180,10 +182,15 @@ export function existingOutputs(
     file: runPaths(r.dir).outputReplicas,
     run: path.relative(o.cwd, r.dir) || r.dir,
   }));
+  const outputStore = outputStoreLocation(loaded.sites, options).get;
   return findExistingOutputs(loaded, {
     catalogs,
-    outputStore: outputStoreLocation(loaded.sites, options).get,
+    outputStore,
     outputSite: options.outputSite,
+    // Outputs on a site's S3 store are looked at with that site's endpoint settings.
+    storeFor: storeForRoutes(
+      siteS3Routes(loaded, { site: options.outputSite, store: outputStore }),
+    ),
     signal: o.signal,
   });
 }

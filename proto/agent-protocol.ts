@@ -75,6 +75,19 @@ export interface AttemptStartedMsg {
   agent: string;
   site: string;
   host: string;
+  /**
+   * Set when the agent re-sends this message while a job that moves many files (a transfer
+   * job) runs: how far it got. Sent at most every few seconds, only when it changed.
+   */
+  progress?: TransferProgress;
+}
+
+/** Files and bytes a transfer job has moved, of its total (bytes: whole files). */
+export interface TransferProgress {
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
 }
 
 export interface AttemptResultMsg {

@@ -6,9 +6,12 @@
  *
  * Lifecycle of one attempt, in order:
  *   prepare  — fresh scratch dir `${workDir}/scratch/${job}.${attempt}.${epoch}`
- *   stageIn  — inputs into scratch (staging.ts)
+ *   stageIn  — inputs into scratch (staging.ts), through the job's view of its stores
+ *              (agents/stores: its StoreAccess over this agent's environment), as are
+ *              stage-out, transfer and cleanup jobs
  *   run      — AttemptStartedMsg, then the executor chosen by the job's kind; the runtime
- *              limit (profile pegasus.maxwalltime, minutes) is enforced here
+ *              limit (profile pegasus.maxwalltime, minutes) is enforced here; a transfer
+ *              job's progress is the same message re-sent with `progress` (throttled)
  *   stageOut — verify and upload declared outputs (staging.ts)
  *   report   — AttemptResultMsg published, retransmitted every `resultRetryMs` until a
  *              ResultAck for the same key arrives, and written to the outbox unless that
@@ -58,6 +61,7 @@ import {
   type OfferReply,
   type PlannedJob,
   type ResultAck,
+  type TransferProgress,
 } from '../../proto/index.js';
 import {
   createCleanupExecutor,
@@ -75,6 +79,7 @@ import { createInputCache, type InputCache, type InputCacheOptions } from '../ca
 import { classifyRunFailure, isDiskFull } from './disk-full.js';
 import { createOutbox, keyId, type Outbox } from './outbox.js';
 import { failureOf, inputsOf, outputsOf, stageIn, stageOut } from './staging.js';
+import { storeForJob } from '../stores/index.js';
 
 /** The executors an agent uses, by role. Any may be replaced (tests, other runtimes). */
 export interface AgentExecutors {
@@ -120,6 +125,12 @@ export interface AgentOptions {
    * `false` for none (such inputs are then fetched for every attempt).
    */
   cache?: Partial<Omit<InputCacheOptions, 'logger'>> | false;
+  /**
+   * Least time between two progress reports of one transfer job (the attempt-started
+   * message re-sent with its files and bytes done; default 2000 ms). The latest progress
+   * is sent when the interval is over, if the job still runs.
+   */
+  progressIntervalMs?: number;
 }
 
 export interface Agent {
@@ -238,6 +249,7 @@ export function createAgent(opts: AgentOptions): Agent {
   const logger = (opts.logger ?? silentLogger).child({ component: 'agent', agent: id });
   const retryMs = opts.resultRetryMs ?? 2000;
   const persistDelayMs = opts.resultPersistDelayMs ?? 250;
+  const progressIntervalMs = opts.progressIntervalMs ?? 2000;
   const host = os.hostname();
   let user = process.env['USER'] ?? 'unknown';
   try {
@@ -434,6 +446,7 @@ export function createAgent(opts: AgentOptions): Agent {
     }
     const started: AttemptStartedMsg = { key: a.key, agent: id, site, host };
     publish(subjects.attemptStarted(id), started);
+    const progress = progressReporter(started);
     const limit = runtimeLimitMs(job);
     const timeout = new AbortController();
     const timer =
@@ -456,6 +469,7 @@ export function createAgent(opts: AgentOptions): Agent {
         scratch,
         signal,
         logger,
+        progress: progress.report,
       });
       mergeRun(rec, out);
       const timedOut = timeout.signal.aborted;
@@ -464,7 +478,48 @@ export function createAgent(opts: AgentOptions): Agent {
       return { failure: failureOf(e, job.id), timedOut: timeout.signal.aborted };
     } finally {
       if (timer) clearTimeout(timer);
+      progress.stop();
     }
+  }
+
+  /**
+   * Progress of one attempt, sent as its AttemptStartedMsg with `progress`: never within
+   * the interval after the start or the last report — a job done sooner reports nothing,
+   * its result says it all — else at once, or when the interval is over (the latest values
+   * then); nothing after `stop()` or when unchanged.
+   */
+  function progressReporter(started: AttemptStartedMsg): {
+    report: (p: TransferProgress) => void;
+    stop: () => void;
+  } {
+    let latest: TransferProgress | undefined;
+    let sent = '';
+    let lastAt = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const send = (): void => {
+      timer = undefined;
+      if (stopped || !latest) return;
+      const text = JSON.stringify(latest);
+      if (text === sent) return;
+      sent = text;
+      lastAt = Date.now();
+      publish(subjects.attemptStarted(id), { ...started, progress: latest });
+    };
+    return {
+      report(p) {
+        if (stopped) return;
+        latest = { ...p };
+        if (timer) return;
+        const wait = lastAt + progressIntervalMs - Date.now();
+        if (wait <= 0) send();
+        else (timer = setTimeout(send, wait)).unref();
+      },
+      stop() {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+      },
+    };
   }
 
   async function execute(a: Active): Promise<void> {
@@ -481,7 +536,12 @@ export function createAgent(opts: AgentOptions): Agent {
       await removing.get(scratch);
       await freshDir(scratch);
       // stageIn
-      const si = await stageIn(inputsOf(job), scratch, job.id, signal, cache ? { cache } : {});
+      // The job's view of its stores (its StoreAccess over this agent's environment).
+      const stores = storeForJob(job);
+      const si = await stageIn(inputsOf(job), scratch, job.id, signal, {
+        storeFor: stores,
+        ...(cache ? { cache } : {}),
+      });
       releaseInputs = si.release;
       rec.files.push(...si.files);
       rec.transfers.push(...si.transfers);
@@ -494,7 +554,7 @@ export function createAgent(opts: AgentOptions): Agent {
       // stageOut
       if (!failure) {
         signal.throwIfAborted();
-        const so = await stageOut(outputsOf(job), scratch, job.id, signal);
+        const so = await stageOut(outputsOf(job), scratch, job.id, signal, { storeFor: stores });
         rec.files.push(...so.files);
         rec.transfers.push(...so.transfers);
         failure = so.failure;

@@ -15,6 +15,9 @@
  * Stage-out checks that every declared output exists (optional ones may be absent),
  * otherwise fails as `application` naming the files; then uploads each to its URL through
  * its store, recording size and sha256.
+ *
+ * Which store serves a URL is the caller's `storeFor` (the job's view, agents/stores: its
+ * StoreAccess endpoints over the agent's environment); default the global registry.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -22,7 +25,7 @@ import { link, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AloftError, toAloftError } from '../../lib/errors/index.js';
-import { errorCode, storeError, storeFor } from '../../lib/store/index.js';
+import { errorCode, storeError, storeFor as registryStoreFor } from '../../lib/store/index.js';
 import { LINK_FALLBACK, type Fetched, type InputCache } from '../cache/index.js';
 import type {
   Failure,
@@ -32,6 +35,7 @@ import type {
   TransferRecord,
 } from '../../proto/index.js';
 import { fileUrl, runPool, scratchPath } from '../executors/index.js';
+import type { StoreResolver } from '../stores/index.js';
 
 export interface StageResult {
   files: FileRecord[];
@@ -44,6 +48,13 @@ export interface StageResult {
 export interface StageInOptions {
   /** The agent's input cache; without one, non-local inputs are copied through the store. */
   cache?: InputCache;
+  /** Which store serves a URL (default the registry): `storeForJob(job)`. */
+  storeFor?: StoreResolver;
+}
+
+export interface StageOutOptions {
+  /** Which store serves a URL (default the registry): `storeForJob(job)`. */
+  storeFor?: StoreResolver;
 }
 
 const PARALLEL = 4;
@@ -83,6 +94,7 @@ async function stageInOne(
   signal: AbortSignal,
   cache: InputCache | undefined,
   pinned: (() => void)[],
+  storeFor: StoreResolver,
 ): Promise<{ record: FileRecord; transfer: TransferRecord }> {
   const dest = scratchPath(scratch, f.lfn);
   await mkdir(path.dirname(dest), { recursive: true });
@@ -116,7 +128,7 @@ async function stageInOne(
     }
   } else if (cache) {
     cached = await cache.fetchInto(
-      { url: f.url, ...(f.checksum ? { sha256: f.checksum.value } : {}) },
+      { url: f.url, store, ...(f.checksum ? { sha256: f.checksum.value } : {}) },
       dest,
       signal,
     );
@@ -152,6 +164,7 @@ export async function stageIn(
   signal: AbortSignal,
   options: StageInOptions = {},
 ): Promise<StageResult> {
+  const storeFor = options.storeFor ?? registryStoreFor;
   const pinned: (() => void)[] = [];
   const release = (): void => {
     for (const r of pinned.splice(0)) r();
@@ -161,7 +174,10 @@ export async function stageIn(
     results = await runPool(inputs, PARALLEL, async (f) => {
       signal.throwIfAborted();
       try {
-        return { f, ok: await stageInOne(f, scratch, signal, options.cache, pinned) };
+        return {
+          f,
+          ok: await stageInOne(f, scratch, signal, options.cache, pinned, storeFor),
+        };
       } catch (e) {
         const err = storeError(e, 'get', f.url);
         if (err.code === 'CANCELLED' || signal.aborted) throw err;
@@ -217,7 +233,9 @@ export async function stageOut(
   scratch: string,
   jobId: string,
   signal: AbortSignal,
+  options: StageOutOptions = {},
 ): Promise<StageResult> {
+  const storeFor = options.storeFor ?? registryStoreFor;
   const present: { f: PlannedFile; file: string }[] = [];
   const missing: string[] = [];
   for (const f of outputs) {

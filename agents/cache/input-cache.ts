@@ -72,6 +72,11 @@ export interface InputCacheOptions {
 export interface CacheSource {
   url: string;
   sha256?: string;
+  /**
+   * The store to fetch it through (default: the cache's `storeFor`): a job's own view of
+   * the store (agents/stores, its StoreAccess). The entry's key does not depend on it.
+   */
+  store?: Store;
 }
 
 export interface CacheLease {
@@ -373,7 +378,7 @@ export function createInputCache(o: InputCacheOptions): InputCache {
     ensureRunning();
     signal?.throwIfAborted();
     const url = file.url;
-    const store = storeOf(url);
+    const store = file.store ?? storeOf(url);
     let key: string | undefined;
     let stat: StoreStat | undefined;
     if (file.sha256 !== undefined) {
@@ -524,7 +529,7 @@ export function createInputCache(o: InputCacheOptions): InputCache {
     async fetchInto(file, dest, signal) {
       const a = await acquire(file, signal);
       if (a.kind === 'bypass') {
-        const r = await storeOf(file.url).get(file.url, dest, {
+        const r = await (file.store ?? storeOf(file.url)).get(file.url, dest, {
           ...(signal ? { signal } : {}),
           ...(file.sha256 !== undefined ? { sha256: file.sha256 } : {}),
         });

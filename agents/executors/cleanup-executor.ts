@@ -1,9 +1,11 @@
 /**
  * The `cleanup` executor: deletes each listed URL from its store (a missing object is fine,
  * so a retried cleanup job succeeds). Failures are `infrastructure`: the store was not
- * reachable or refused; retrying may help.
+ * reachable or refused; retrying may help. Stores are the job's view (agents/stores
+ * `storeForJob`: its StoreAccess endpoints over the agent's environment).
  */
-import { errorCode, storeError, storeFor } from '../../lib/store/index.js';
+import { errorCode, storeError } from '../../lib/store/index.js';
+import { storeForJob } from '../stores/index.js';
 import { emptyOutcome, type ExecContext, type ExecOutcome, type Executor } from './executor.js';
 import { runPool } from './pool.js';
 
@@ -12,6 +14,7 @@ export function createCleanupExecutor(options: { parallel?: number } = {}): Exec
   async function run(ctx: ExecContext): Promise<ExecOutcome> {
     const deletes = ctx.job.deletes ?? [];
     const outcome = emptyOutcome('cleanup', ['aloft:cleanup']);
+    const storeFor = storeForJob(ctx.job);
     const errors = await runPool(deletes, parallel, async (d) => {
       ctx.signal.throwIfAborted();
       try {

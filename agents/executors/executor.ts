@@ -10,7 +10,13 @@
  * SIGTERM to the process group, SIGKILL after the grace period) and settles.
  */
 import type { Logger } from '../../lib/logging/index.js';
-import type { AttemptKey, Failure, InvocationRecord, PlannedJob } from '../../proto/index.js';
+import type {
+  AttemptKey,
+  Failure,
+  InvocationRecord,
+  PlannedJob,
+  TransferProgress,
+} from '../../proto/index.js';
 
 export interface ExecContext {
   /** The job to run (for a cluster: one member). */
@@ -27,6 +33,11 @@ export interface ExecContext {
    * members get distinct prefixes so each keeps its own logs. Default `.aloft`.
    */
   filePrefix?: string;
+  /**
+   * Progress of a job that moves many files (transfer jobs): called with the totals so far
+   * whenever they change. The agent throttles what it publishes; executors just report.
+   */
+  progress?: (p: TransferProgress) => void;
 }
 
 /** What an executor measured: the measurement half of an InvocationRecord (files are added

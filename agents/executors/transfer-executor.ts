@@ -8,14 +8,25 @@
  * When the Transfer carries a checksum, the download is verified before it becomes visible
  * at the destination. Up to 4 transfers run at once. The job fails if any transfer fails:
  * kind `data` when every source was missing or corrupt, else `infrastructure`.
+ *
+ * Stores are the job's view (agents/stores `storeForJob`: its StoreAccess endpoints over the
+ * agent's environment). Progress — files and bytes done of the job's total — is reported
+ * through `ctx.progress` each time a transfer settles (the agent throttles what it sends).
+ * Bytes count whole files: the planned size when the plan has it, else what was copied.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AloftError } from '../../lib/errors/index.js';
 import { retry, type BackoffOptions } from '../../lib/retry/index.js';
-import { errorCode, storeError, storeFor, type CopyResult } from '../../lib/store/index.js';
-import type { Failure, Transfer, TransferRecord } from '../../proto/index.js';
+import {
+  errorCode,
+  storeError,
+  storeFor as registryStoreFor,
+  type CopyResult,
+} from '../../lib/store/index.js';
+import type { Failure, Transfer, TransferProgress, TransferRecord } from '../../proto/index.js';
+import { storeForJob, type StoreResolver } from '../stores/index.js';
 import { emptyOutcome, type ExecContext, type ExecOutcome, type Executor } from './executor.js';
 import { runPool } from './pool.js';
 
@@ -32,8 +43,9 @@ export interface TransferExecutorOptions {
 export async function copyUrl(
   src: string,
   dest: string,
-  o: { scratch: string; signal: AbortSignal; sha256?: string },
+  o: { scratch: string; signal: AbortSignal; sha256?: string; storeFor?: StoreResolver },
 ): Promise<CopyResult> {
+  const storeFor = o.storeFor ?? registryStoreFor;
   const destStore = storeFor(dest);
   const local = destStore.localPath?.(dest);
   const get = { signal: o.signal, ...(o.sha256 !== undefined ? { sha256: o.sha256 } : {}) };
@@ -61,7 +73,11 @@ export function createTransferExecutor(options: TransferExecutorOptions = {}): E
   const backoff = options.backoff ?? { initialMs: 200, maxMs: 5000, jitter: 0.5 };
   const parallel = options.parallel ?? 4;
 
-  async function one(t: Transfer, ctx: ExecContext): Promise<TransferResult> {
+  async function one(
+    t: Transfer,
+    ctx: ExecContext,
+    storeFor: StoreResolver,
+  ): Promise<TransferResult> {
     const failed: string[] = [];
     const errors: AloftError[] = [];
     const t0 = Date.now();
@@ -72,6 +88,7 @@ export function createTransferExecutor(options: TransferExecutorOptions = {}): E
             copyUrl(source.url, t.dest.url, {
               scratch: ctx.scratch,
               signal: ctx.signal,
+              storeFor,
               ...(t.checksum ? { sha256: t.checksum.value } : {}),
             }).catch((e: unknown) => {
               throw storeError(e, 'copy', source.url);
@@ -136,7 +153,25 @@ export function createTransferExecutor(options: TransferExecutorOptions = {}): E
   async function run(ctx: ExecContext): Promise<ExecOutcome> {
     const transfers = ctx.job.transfers ?? [];
     const outcome = emptyOutcome('transfer', ['aloft:transfer', ctx.job.kind]);
-    const results = await runPool(transfers, parallel, (t) => one(t, ctx));
+    const storeFor = storeForJob(ctx.job);
+    const progress: TransferProgress = {
+      filesDone: 0,
+      filesTotal: transfers.length,
+      bytesDone: 0,
+      bytesTotal: transfers.reduce((n, t) => n + (t.size ?? 0), 0),
+    };
+    ctx.progress?.({ ...progress });
+    const results = await runPool(transfers, parallel, async (t) => {
+      const r = await one(t, ctx, storeFor);
+      if (r.record) {
+        progress.filesDone++;
+        progress.bytesDone += t.size ?? r.record.bytes;
+        // A file of unplanned size counts towards the total once its size is known.
+        if (t.size === undefined) progress.bytesTotal += r.record.bytes;
+        ctx.progress?.({ ...progress });
+      }
+      return r;
+    });
     const records = results.flatMap((r) => (r.record ? [r.record] : []));
     const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
     ctx.signal.throwIfAborted();

@@ -14,6 +14,7 @@ import {
   loadAgentConfig,
 } from '../../agents/daemon/index.js';
 import { readConfigFile } from '../config-file.js';
+import { registerStores } from '../stores.js';
 import { parseFlags, positionals, str } from '../args.js';
 import { EXIT_OK, type Command } from '../command.js';
 
@@ -50,6 +51,7 @@ Exit status: 0 after a clean drain, 2 for a bad config (every problem listed).
       cwd: ctx.cwd,
     });
     const logger = createLogger({ level: config.logLevel });
+    registerStores({ env: ctx.env, logger });
     const transport = await connectAgentTransport(config, { logger, signal: ctx.signal });
     const daemon = createAgentDaemon({ config, transport, logger });
     try {

@@ -22,6 +22,7 @@ import { bool, parseFlags, positionals, str, throwIfProblems } from '../args.js'
 import { EXIT_OK, type Command, type CommandContext } from '../command.js';
 import { runsRoot } from '../embedded/index.js';
 import { loadWorkflowForCli } from '../load-workflow.js';
+import { registerStores } from '../stores.js';
 import {
   catalogPaths,
   defaultStoreRoot,
@@ -94,6 +95,8 @@ export const planCommand: Command = {
     const storeRoot = defaultStoreRoot(ctx.cwd);
     const options: PlanOptions = planOptionsFromFlags('plan', parsed, problems, storeRoot);
     throwIfProblems(problems);
+    // --reuse checks earlier outputs, which may be in s3:// stores.
+    registerStores({ env: ctx.env });
 
     const loaded = await loadWorkflowForCli(
       workflowPath!,

@@ -20,6 +20,8 @@ import {
   REPLAY_SITE,
 } from '../../services/replay/index.js';
 import { runEmbedded } from '../embedded/index.js';
+import { createLogger } from '../../lib/logging/index.js';
+import { registerStores } from '../stores.js';
 import { existsSync } from 'node:fs';
 import { AloftError } from '../../lib/errors/index.js';
 
@@ -54,6 +56,8 @@ export const replayCommand: Command = {
       num('replay', parsed, 'slots', { min: 1, max: 4096, integer: true }, problems) ??
       os.availableParallelism();
     throwIfProblems(problems);
+    const logger = createLogger({ level: ctx.env['ALOFT_LOG_LEVEL'] ?? 'warn' });
+    registerStores({ env: ctx.env, logger });
     const tracePath = path.resolve(ctx.cwd, trace!);
     if (!existsSync(tracePath)) {
       throw AloftError.invalid({
@@ -100,6 +104,7 @@ export const replayCommand: Command = {
       stdout: ctx.stdout,
       stderr: ctx.stderr,
       workflowPath: tracePath,
+      logger,
     });
   },
 };

@@ -10,6 +10,8 @@ import type { Problem } from '../../lib/errors/index.js';
 import { loadWorkflowForCli } from '../load-workflow.js';
 import { PLAN_FLAGS, PLAN_FLAGS_USAGE, catalogPaths, planOptionsFromFlags } from '../plan-flags.js';
 import { runEmbedded } from '../embedded/index.js';
+import { createLogger } from '../../lib/logging/index.js';
+import { registerStores } from '../stores.js';
 
 const USAGE = `usage: aloft run WORKFLOW [flags]
 
@@ -44,6 +46,8 @@ export const runCommand: Command = {
     const slots = num('run', parsed, 'slots', { min: 1, integer: true }, problems);
     const planOptions = planOptionsFromFlags('run', parsed, problems);
     throwIfProblems(problems);
+    const logger = createLogger({ level: ctx.env['ALOFT_LOG_LEVEL'] ?? 'warn' });
+    registerStores({ env: ctx.env, logger });
     const loaded = await loadWorkflowForCli(workflowPath!, catalogPaths(parsed), ctx);
     const runDir = str(parsed, 'run-dir');
     return runEmbedded({
@@ -58,6 +62,7 @@ export const runCommand: Command = {
       workflowPath: workflowPath!,
       cwd: ctx.cwd,
       env: ctx.env,
+      logger,
     });
   },
 };

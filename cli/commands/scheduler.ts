@@ -27,6 +27,7 @@ import {
   type WorkflowLoader,
 } from '../../services/control/index.js';
 import { readConfigFile } from '../config-file.js';
+import { registerStores } from '../stores.js';
 import { createScheduler } from '../../services/scheduler/index.js';
 import { parseFlags, positionals, str } from '../args.js';
 import { EXIT_OK, type Command } from '../command.js';
@@ -97,6 +98,8 @@ Exit status: 0 after a clean stop, 2 for a bad config (every problem listed).
     const faults = armFaults(ctx.env[FAULTS_ENV]);
     const logger = createLogger({ level: config.logLevel });
     if (faults.length > 0) logger.warn({ faults }, 'fault points armed: this process will crash');
+    // Reuse evidence (stat of earlier outputs) may read s3:// stores.
+    registerStores({ env: ctx.env, logger });
 
     // The CLI's signal cancels the connect only: the transport must outlive SIGTERM until
     // the scheduler has stopped.

@@ -71,6 +71,7 @@ import {
   type ResolvedS3Config,
   type S3EndpointConfig,
   type S3Location,
+  type S3Route,
   type S3StoreOptions,
   MAX_PARTS,
 } from './s3-config.js';
@@ -92,6 +93,13 @@ export interface S3Store extends Store {
   readonly scheme: 's3';
   /** Close the SDK clients' idle connections. The store stays usable (clients reopen). */
   close(): void;
+  /**
+   * A store with this one's options and `routes` over its own routes (a route of `routes`
+   * wins over one of this store's for the same prefix): e.g. a job's StoreAccess entries
+   * over the environment's configuration. Credentials still come from this store's options.
+   * Throws AloftError.invalid for a bad route; no network.
+   */
+  withRoutes(routes: readonly S3Route[]): S3Store;
 }
 
 const SHA_RE = /^[0-9a-f]{64}$/;
@@ -278,9 +286,6 @@ export function createS3Store(options: S3StoreOptions = {}): S3Store {
   const log: Logger = (options.logger ?? silentLogger).child({ component: 's3-store' });
   const secrets = new Set(cfg.secrets.filter((s) => s.length >= 4));
   const clients = new Map<string, Client>();
-  // aloft supports Node 20 (package.json engines); the SDK's "will require node >= 22"
-  // notice would otherwise reach users' terminals as a stray warning on every command.
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
   function scrub(text: string): string {
     // Passwords in URLs, then every secret we know of, wherever it appears.
@@ -812,6 +817,10 @@ export function createS3Store(options: S3StoreOptions = {}): S3Store {
     close(): void {
       for (const c of clients.values()) c.s3.destroy();
       clients.clear();
+    },
+
+    withRoutes(routes) {
+      return createS3Store({ ...options, routes: [...routes, ...(options.routes ?? [])] });
     },
   };
 }

@@ -12,6 +12,7 @@ import type {
   Offer,
   OfferReply,
   ResultAck,
+  TransferProgress,
 } from '../agent-protocol.js';
 import type { Heartbeat, WireAgentAd } from './wire-types.js';
 import { keyIn, keyOut, outcomeIn, outcomeOut } from './attempt-codec.js';
@@ -138,16 +139,47 @@ export const offerReplyCodec = messageCodec<OfferReply, v1.IOfferReply>(
   (_p, r) => (r.accepted ? { accepted: true } : { accepted: false, reason: r.reason ?? '' }),
 );
 
+function progressOut(p: Problems, g: TransferProgress): v1.ITransferProgress {
+  return {
+    filesDone: toUint(p, 'progress.filesDone', g.filesDone, 32),
+    filesTotal: toUint(p, 'progress.filesTotal', g.filesTotal, 32),
+    bytesDone: toUint(p, 'progress.bytesDone', g.bytesDone, 64),
+    bytesTotal: toUint(p, 'progress.bytesTotal', g.bytesTotal, 64),
+  };
+}
+
+function progressIn(p: Problems, g: v1.ITransferProgress): TransferProgress {
+  return {
+    filesDone: g.filesDone ?? 0,
+    filesTotal: g.filesTotal ?? 0,
+    bytesDone: fromInt64(p, 'progress.bytesDone', g.bytesDone),
+    bytesTotal: fromInt64(p, 'progress.bytesTotal', g.bytesTotal),
+  };
+}
+
 export const attemptStartedCodec = messageCodec<AttemptStartedMsg, v1.IAttemptStarted>(
   'aloft.v1.AttemptStarted',
   v1.AttemptStarted,
-  (p, s) => ({ key: keyOut(p, 'key', s.key), agent: s.agent, site: s.site, host: s.host }),
-  (p, s) => ({
-    key: keyIn(p, 'key', s.key),
-    agent: s.agent ?? '',
-    site: s.site ?? '',
-    host: s.host ?? '',
-  }),
+  (p, s) => {
+    const o: v1.IAttemptStarted = {
+      key: keyOut(p, 'key', s.key),
+      agent: s.agent,
+      site: s.site,
+      host: s.host,
+    };
+    if (s.progress !== undefined) o.progress = progressOut(p, s.progress);
+    return o;
+  },
+  (p, s) => {
+    const o: AttemptStartedMsg = {
+      key: keyIn(p, 'key', s.key),
+      agent: s.agent ?? '',
+      site: s.site ?? '',
+      host: s.host ?? '',
+    };
+    if (present(s.progress)) o.progress = progressIn(p, s.progress);
+    return o;
+  },
 );
 
 export const attemptResultCodec = messageCodec<AttemptResultMsg, v1.IAttemptResult>(

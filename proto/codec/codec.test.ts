@@ -331,6 +331,11 @@ describe('agent protocol round trips', () => {
     }
     const started = { key, agent: 'a', site: 's', host: 'h' };
     expect(decodeAttemptStarted(encodeAttemptStarted(started))).toStrictEqual(started);
+    const progress = {
+      ...started,
+      progress: { filesDone: 3, filesTotal: 10, bytesDone: 2 ** 40, bytesTotal: 2 ** 41 },
+    };
+    expect(decodeAttemptStarted(encodeAttemptStarted(progress))).toStrictEqual(progress);
     expect(decodeResultAck(encodeResultAck({ key }))).toStrictEqual({ key });
     expect(decodeKill(encodeKill({ key, reason: 'lease lost' }))).toStrictEqual({
       key,

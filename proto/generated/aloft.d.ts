@@ -2003,6 +2003,9 @@ export namespace aloft {
 
             /** AttemptStarted host */
             host?: (string|null);
+
+            /** AttemptStarted progress */
+            progress?: (aloft.v1.ITransferProgress|null);
         }
 
         /** Represents an AttemptStarted. */
@@ -2026,6 +2029,9 @@ export namespace aloft {
             /** AttemptStarted host. */
             public host: string;
 
+            /** AttemptStarted progress. */
+            public progress?: (aloft.v1.ITransferProgress|null);
+
             /**
              * Encodes the specified AttemptStarted message. Does not implicitly {@link aloft.v1.AttemptStarted.verify|verify} messages.
              * @param message AttemptStarted message or plain object to encode
@@ -2043,6 +2049,62 @@ export namespace aloft {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.AttemptStarted;
+        }
+
+        /** Properties of a TransferProgress. */
+        interface ITransferProgress {
+
+            /** TransferProgress filesDone */
+            filesDone?: (number|null);
+
+            /** TransferProgress filesTotal */
+            filesTotal?: (number|null);
+
+            /** TransferProgress bytesDone */
+            bytesDone?: (number|Long|null);
+
+            /** TransferProgress bytesTotal */
+            bytesTotal?: (number|Long|null);
+        }
+
+        /** Represents a TransferProgress. */
+        class TransferProgress implements ITransferProgress {
+
+            /**
+             * Constructs a new TransferProgress.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: aloft.v1.ITransferProgress);
+
+            /** TransferProgress filesDone. */
+            public filesDone: number;
+
+            /** TransferProgress filesTotal. */
+            public filesTotal: number;
+
+            /** TransferProgress bytesDone. */
+            public bytesDone: (number|Long);
+
+            /** TransferProgress bytesTotal. */
+            public bytesTotal: (number|Long);
+
+            /**
+             * Encodes the specified TransferProgress message. Does not implicitly {@link aloft.v1.TransferProgress.verify|verify} messages.
+             * @param message TransferProgress message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            public static encode(message: aloft.v1.ITransferProgress, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TransferProgress message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns TransferProgress
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.TransferProgress;
         }
 
         /** Properties of an AttemptResult. */

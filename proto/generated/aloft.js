@@ -3367,6 +3367,7 @@ export const aloft = $root.aloft = (() => {
             AttemptStarted.prototype.agent = "";
             AttemptStarted.prototype.site = "";
             AttemptStarted.prototype.host = "";
+            AttemptStarted.prototype.progress = null;
 
             AttemptStarted.encode = function encode(message, writer, q) {
                 if (!writer)
@@ -3383,6 +3384,8 @@ export const aloft = $root.aloft = (() => {
                     writer.uint32(26).string(message.site);
                 if (message.host != null && Object.hasOwnProperty.call(message, "host"))
                     writer.uint32(34).string(message.host);
+                if (message.progress != null && Object.hasOwnProperty.call(message, "progress"))
+                    $root.aloft.v1.TransferProgress.encode(message.progress, writer.uint32(42).fork(), q + 1).ldelim();
                 return writer;
             };
 
@@ -3425,6 +3428,10 @@ export const aloft = $root.aloft = (() => {
                             message.host = reader.string();
                             break;
                         }
+                    case 5: {
+                            message.progress = $root.aloft.v1.TransferProgress.decode(reader, reader.uint32(), undefined, long + 1);
+                            break;
+                        }
                     default:
                         reader.skipType(tag & 7, long);
                         break;
@@ -3439,6 +3446,93 @@ export const aloft = $root.aloft = (() => {
             };
 
             return AttemptStarted;
+        })();
+
+        v1.TransferProgress = (function() {
+
+            function TransferProgress(properties) {
+                if (properties)
+                    for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            }
+
+            TransferProgress.prototype.filesDone = 0;
+            TransferProgress.prototype.filesTotal = 0;
+            TransferProgress.prototype.bytesDone = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            TransferProgress.prototype.bytesTotal = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            TransferProgress.encode = function encode(message, writer, q) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (q === undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw Error("max depth exceeded");
+                if (message.filesDone != null && Object.hasOwnProperty.call(message, "filesDone"))
+                    writer.uint32(8).uint32(message.filesDone);
+                if (message.filesTotal != null && Object.hasOwnProperty.call(message, "filesTotal"))
+                    writer.uint32(16).uint32(message.filesTotal);
+                if (message.bytesDone != null && Object.hasOwnProperty.call(message, "bytesDone"))
+                    writer.uint32(24).uint64(message.bytesDone);
+                if (message.bytesTotal != null && Object.hasOwnProperty.call(message, "bytesTotal"))
+                    writer.uint32(32).uint64(message.bytesTotal);
+                return writer;
+            };
+
+            TransferProgress.decode = function decode(reader, length, error, long) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (long === undefined)
+                    long = 0;
+                if (long > $Reader.recursionLimit)
+                    throw Error("maximum nesting depth exceeded");
+                let end, message;
+                if (length === undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = new $root.aloft.v1.TransferProgress();
+                while (reader.pos < end) {
+                    let tag = reader.uint32();
+                    if (tag === error)
+                        break;
+                    switch (tag >>> 3) {
+                    case 1: {
+                            message.filesDone = reader.uint32();
+                            break;
+                        }
+                    case 2: {
+                            message.filesTotal = reader.uint32();
+                            break;
+                        }
+                    case 3: {
+                            message.bytesDone = reader.uint64();
+                            break;
+                        }
+                    case 4: {
+                            message.bytesTotal = reader.uint64();
+                            break;
+                        }
+                    default:
+                        reader.skipType(tag & 7, long);
+                        break;
+                    }
+                }
+                if (length !== undefined) {
+                    if (reader.pos !== end)
+                        throw RangeError("index out of range");
+                    reader.len = length;
+                }
+                return message;
+            };
+
+            return TransferProgress;
         })();
 
         v1.AttemptResult = (function() {

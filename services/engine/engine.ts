@@ -131,6 +131,13 @@ export interface Engine {
   detach(): void;
   /** Handle a result routed here (listen: false). Returns the verdict kind, or 'ignored'. */
   deliverResult(msg: AttemptResultMsg): 'accept' | 'duplicate' | 'stale' | 'early' | 'ignored';
+  /**
+   * An AttemptStartedMsg routed here (listen: false). One carrying `progress` for the job's
+   * running attempt is journaled as attempt_progress, at most every PROGRESS_MIN_MS per job
+   * (more frequent reports are dropped: the agent already throttles). Returns whether it
+   * was journaled.
+   */
+  deliverStarted(msg: AttemptStartedMsg): boolean;
   /** Whether `key` is the job's attempt in flight on `agent` (offered to it or running there). */
   isCurrent(key: AttemptKey, agent: string): boolean;
   /** An agent reports `key` running: a re-adopted attempt is confirmed. */
@@ -160,6 +167,11 @@ interface AgentSlot {
 
 const keyString = (k: AttemptKey): string => `${k.job}\u0000${k.attempt}\u0000${k.epoch}`;
 
+/** Least time between two attempt_progress events of one job in the journal. */
+export const PROGRESS_MIN_MS = 1000;
+/** Jobs whose last progress time is remembered (older ones are forgotten). */
+const PROGRESS_KEPT = 4096;
+
 interface Assigned {
   agent: string;
   job: PlannedJob;
@@ -185,6 +197,8 @@ class EngineDriver implements Engine {
   private readonly early = new Map<string, AttemptResultMsg>();
   /** Sizes and checksums of produced files, from successful attempts' records. */
   private readonly produced = new Map<string, { size?: number; sha256?: string }>();
+  /** When each job's progress was last journaled (ms), for the PROGRESS_MIN_MS limit. */
+  private readonly progressAt = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private subs: Subscription[] = [];
   private halted = false;
@@ -262,6 +276,14 @@ class EngineDriver implements Engine {
       kind = this.onResult(msg);
     });
     return kind;
+  }
+
+  deliverStarted(msg: AttemptStartedMsg): boolean {
+    let journaled = false;
+    this.guard(() => {
+      journaled = this.onStarted(msg);
+    });
+    return journaled;
   }
 
   isCurrent(key: AttemptKey, agent: string): boolean {
@@ -723,11 +745,47 @@ class EngineDriver implements Engine {
     this.pump();
   }
 
-  private onStarted(msg: AttemptStartedMsg): void {
-    this.log.debug(
-      { job: msg.key?.job, attempt: msg.key?.attempt, agent: msg.agent },
-      'attempt running',
-    );
+  private onStarted(msg: AttemptStartedMsg): boolean {
+    const key = msg?.key;
+    if (typeof key?.job !== 'string') return false;
+    const p = msg.progress;
+    if (!p) {
+      this.log.debug({ job: key.job, attempt: key.attempt, agent: msg.agent }, 'attempt running');
+      return false;
+    }
+    // Only the running attempt's own agent speaks for it; progress of an offered (not yet
+    // journaled) attempt waits for the next report.
+    if (this.ended) return false;
+    const cur = this.state.currentOf(key.job);
+    if (
+      !cur ||
+      cur.offered ||
+      cur.agent !== msg.agent ||
+      cur.key.attempt !== key.attempt ||
+      cur.key.epoch !== key.epoch
+    ) {
+      return false;
+    }
+    const nums = [p.filesDone, p.filesTotal, p.bytesDone, p.bytesTotal];
+    if (!nums.every((n) => Number.isSafeInteger(n) && n >= 0)) return false;
+    const now = Date.now();
+    if (now - (this.progressAt.get(key.job) ?? -Infinity) < PROGRESS_MIN_MS) return false;
+    this.progressAt.delete(key.job);
+    if (this.progressAt.size >= PROGRESS_KEPT) {
+      this.progressAt.delete(this.progressAt.keys().next().value!);
+    }
+    this.progressAt.set(key.job, now);
+    void this.append({
+      type: 'attempt_progress',
+      job: key.job,
+      attempt: key.attempt,
+      epoch: key.epoch,
+      filesDone: p.filesDone,
+      filesTotal: p.filesTotal,
+      bytesDone: p.bytesDone,
+      bytesTotal: p.bytesTotal,
+    }).catch(() => undefined);
+    return true;
   }
 
   private onResult(msg: AttemptResultMsg): 'accept' | 'duplicate' | 'stale' | 'early' | 'ignored' {

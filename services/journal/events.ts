@@ -45,6 +45,22 @@ export interface AttemptFinished extends Base {
   failure?: Failure;
 }
 
+/**
+ * How far a running attempt of a job that moves many files (a transfer job) got, as its
+ * agent reported it: files and bytes done of the job's total (bytes count whole files).
+ * Journaled sparingly (at most every PROGRESS_MIN_MS per job): status shows the latest.
+ */
+export interface AttemptProgress extends Base {
+  type: 'attempt_progress';
+  job: string;
+  attempt: number;
+  epoch: number;
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
 /** A job's one accepted completion. */
 export interface JobSucceeded extends Base {
   type: 'job_succeeded';
@@ -87,7 +103,14 @@ export interface RunFinished extends Base {
 }
 
 export type JournalEvent =
-  RunStarted | AttemptStarted | AttemptFinished | JobSucceeded | JobRetry | JobFailed | RunFinished;
+  | RunStarted
+  | AttemptStarted
+  | AttemptProgress
+  | AttemptFinished
+  | JobSucceeded
+  | JobRetry
+  | JobFailed
+  | RunFinished;
 
 /** An event before the journal assigns seq and ts. */
 export type NewEvent = JournalEvent extends infer E

@@ -12,3 +12,4 @@ export { planJsonChunks } from './serialize.js';
 export * from './plan-types.js';
 export { outputStoreLocation, type StoreLocation } from './stores.js';
 export { findExistingOutputs, outputLfns, type FindExistingOptions } from './reuse-evidence.js';
+export { siteS3Routes } from './store-access.js';

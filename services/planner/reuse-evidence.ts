@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { filePathOf, storeFor } from '../../lib/store/index.js';
+import { filePathOf, storeFor, type StoreResolver } from '../../lib/store/index.js';
 import type { LoadedWorkflow } from '../model/index.js';
 import { readOutputReplicas } from '../run/index.js';
 import type { ExistingFile } from './plan-types.js';
@@ -33,6 +33,12 @@ export interface FindExistingOptions {
   outputSite: string;
   /** Locations looked at at once (default 16). */
   parallel?: number;
+  /**
+   * Which store serves a URL (default: the registry). The caller passes one that knows the
+   * site catalog's S3 settings (siteS3Routes), so outputs on a site's S3 store are found at
+   * that site's endpoint.
+   */
+  storeFor?: StoreResolver;
   signal?: AbortSignal;
 }
 
@@ -107,7 +113,7 @@ export async function findExistingOutputs(
       const c = candidates[i]!;
       const rec = records.get(c.lfn);
       const expected = catalogSums.get(c.lfn) ?? rec?.sha256;
-      const seen = await look(c.url, expected !== undefined, o.signal);
+      const seen = await look(c.url, expected !== undefined, o.storeFor ?? storeFor, o.signal);
       if (seen === undefined) continue; // could not tell: no evidence
       if (!seen.present && !c.recordedHere) continue; // never there, nobody said it was
       const e: ExistingFile = { lfn: c.lfn, url: c.url, site: c.site, present: seen.present };
@@ -128,7 +134,12 @@ interface Seen {
 }
 
 /** What is at `url`; undefined when it cannot be told (no store for it, unreachable). */
-async function look(url: string, hash: boolean, signal?: AbortSignal): Promise<Seen | undefined> {
+async function look(
+  url: string,
+  hash: boolean,
+  stores: StoreResolver,
+  signal?: AbortSignal,
+): Promise<Seen | undefined> {
   signal?.throwIfAborted();
   if (/^file:/i.test(url)) {
     let file: string;
@@ -160,7 +171,7 @@ async function look(url: string, hash: boolean, signal?: AbortSignal): Promise<S
     return { present: true, size: st.size, sha256: h.digest('hex') };
   }
   try {
-    const st = await storeFor(url).stat(url, signal ? { signal } : {});
+    const st = await stores(url).stat(url, signal ? { signal } : {});
     if (!st) return { present: false };
     const out: Seen = { present: true, size: st.size };
     if (st.sha256) out.sha256 = st.sha256.toLowerCase();

@@ -8,12 +8,13 @@
  * is used, its store (from the catalog or from `storeRoot`) and, for the output site, the
  * output store. A URL is matched to the entry with the longest base URL it starts with.
  */
-import type { SiteCatalog } from '../model/index.js';
+import type { S3Route } from '../../lib/store/index.js';
+import type { LoadedWorkflow, SiteCatalog } from '../model/index.js';
 import type { PlannedJob, StoreAccess } from './plan-types.js';
-import type { ProblemList } from './problems.js';
+import { ProblemList } from './problems.js';
 import type { ReasonLog } from './reasons.js';
 import { asBaseUrl } from './replicas.js';
-import type { SiteStoreSettings } from './site-stores.js';
+import { SiteStoreSettings } from './site-stores.js';
 import type { StoreLocation } from './stores.js';
 
 const S3 = /^s3:/i;
@@ -134,4 +135,41 @@ export function attachStoreAccess(jobs: readonly PlannedJob[], list: readonly St
     for (const d of job.deletes ?? []) see(d.url);
     if (job.executable?.type === 'stageable') see(job.executable.pfn);
   }
+}
+
+/**
+ * The S3 routes the site catalog gives, for looking at stores outside planning (the reuse
+ * evidence of earlier outputs): each site with `aloft.s3.*` settings, for the s3:// file
+ * servers of its directories and, for `outputSite`, the output store too. Problems in the
+ * settings are left to the planner, which reports them.
+ */
+export function siteS3Routes(
+  loaded: Pick<LoadedWorkflow, 'sites' | 'workflow' | 'sources'>,
+  output?: { site: string; store: string },
+): S3Route[] {
+  const settings = new SiteStoreSettings(
+    loaded.sites,
+    loaded.workflow.profiles,
+    loaded.sources,
+    new ProblemList(),
+  );
+  const routes = new Map<string, S3Route>();
+  for (const site of settings.s3Sites()) {
+    const s3 = settings.s3(site)!;
+    const urls = new Set<string>();
+    for (const d of loaded.sites.sites.find((s) => s.name === site)?.directories ?? []) {
+      for (const f of d.fileServers) if (S3.test(f.url)) urls.add(asBaseUrl(f.url));
+    }
+    if (output && output.site === site && S3.test(output.store)) urls.add(output.store);
+    for (const url of urls) {
+      if (routes.has(url)) continue;
+      routes.set(url, {
+        url,
+        ...(s3.endpoint !== undefined ? { endpoint: s3.endpoint } : {}),
+        ...(s3.region !== undefined ? { region: s3.region } : {}),
+        ...(s3.pathStyle !== undefined ? { forcePathStyle: s3.pathStyle } : {}),
+      });
+    }
+  }
+  return [...routes.values()];
 }

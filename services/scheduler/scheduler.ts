@@ -43,6 +43,7 @@ import {
   type AgentAd,
   type AttemptKey,
   type AttemptResultMsg,
+  type AttemptStartedMsg,
   type KillMsg,
   type OfferReply,
   type Plan,
@@ -322,6 +323,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
   }
 
+  /** A transfer job's progress (AttemptStartedMsg with `progress`): its engine journals it. */
+  function onStarted(msg: AttemptStartedMsg): void {
+    if (!msg?.progress || typeof msg.agent !== 'string' || !keyOk(msg.key)) return;
+    engineOf(msg.key)?.engine.deliverStarted(msg);
+  }
+
   function pokeAll(): void {
     for (const w of workflows.values()) if (w.end === undefined) w.engine.poke();
   }
@@ -539,6 +546,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       ),
       transport.subscribe<AttemptResultMsg>(subjects.allResults, (m) =>
         guard(() => onResult(m.data)),
+      ),
+      transport.subscribe<AttemptStartedMsg>(subjects.allStarted, (m) =>
+        guard(() => onStarted(m.data)),
       ),
     ];
     const every = options.sweepMs ?? Math.max(50, Math.floor(registry.shortestLease() / 4));

@@ -11,6 +11,7 @@ export {
   type StateCounts,
   type FoldJob,
   type RunFacts,
+  type JobProgress,
 } from './status-fold.js';
 export {
   statusView,

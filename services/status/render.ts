@@ -1,7 +1,9 @@
 /**
- * Text rendering of a StatusView for `aloft status`: the run line, a progress bar and a
- * per-kind table of job states. Pure string building.
+ * Text rendering of a StatusView for `aloft status`: the run line, a progress bar, a
+ * per-kind table of job states and the progress of running transfer jobs. Pure string
+ * building.
  */
+import { formatBytes } from '../model/index.js';
 import type { StateCounts } from './status-fold.js';
 import { JOB_STATES } from './status-fold.js';
 import type { StatusView } from './status-view.js';
@@ -37,6 +39,18 @@ export function renderStatus(v: StatusView): string {
       rows,
     ),
   );
+  if (v.transfers && v.transfers.length > 0) {
+    out.push('');
+    out.push('transfers in progress');
+    for (const t of v.transfers.slice(0, TRANSFERS_SHOWN)) {
+      out.push(
+        `  ${t.job}  ${t.filesDone}/${t.filesTotal} files, ${formatBytes(t.bytesDone)} of ${formatBytes(t.bytesTotal)}`,
+      );
+    }
+    if (v.transfers.length > TRANSFERS_SHOWN) {
+      out.push(`  ... and ${v.transfers.length - TRANSFERS_SHOWN} more (--json lists all)`);
+    }
+  }
   if (v.counts.failed > 0) {
     out.push('');
     out.push(`${v.counts.failed} job(s) failed: run 'aloft analyze ${v.runDir}' for why`);
@@ -47,6 +61,9 @@ export function renderStatus(v: StatusView): string {
   }
   return out.join('\n') + '\n';
 }
+
+/** Running transfer jobs listed by the text view. */
+const TRANSFERS_SHOWN = 10;
 
 function cells(c: StateCounts): string[] {
   return JOB_STATES.map((s) => String(c[s]));

@@ -190,4 +190,54 @@ describe('status rendering', () => {
     expect(text).toMatch(/^total\s+3\s+1\s+0\s+0\s+0\s+1\s+5$/m);
     expect(text).toContain("run 'aloft analyze runs/wf-001'");
   });
+
+  it("shows a running transfer job's latest progress, and forgets it when the job moves on", () => {
+    const f = new StatusFold(diamond().jobs);
+    const progress = (attempt: number, filesDone: number, bytesDone: number) =>
+      ({
+        type: 'attempt_progress',
+        job: 'in_a',
+        attempt,
+        epoch: 1,
+        filesDone,
+        filesTotal: 4,
+        bytesDone,
+        bytesTotal: 4_000_000,
+      }) as const;
+    const log = new EventLog()
+      .start(false, 5)
+      .started('in_a', 1, 'stage_in')
+      .add(progress(1, 1, 1_000_000))
+      .add(progress(1, 3, 3_000_000));
+    log.events.forEach((e) => f.apply(e));
+    const view = statusView(f, { runDir: 'r', liveness: LIVE, workflow: 'wf' });
+    expect(view.transfers).toEqual([
+      {
+        job: 'in_a',
+        attempt: 1,
+        filesDone: 3,
+        filesTotal: 4,
+        bytesDone: 3_000_000,
+        bytesTotal: 4_000_000,
+        ts: log.events.at(-1)!.ts,
+      },
+    ]);
+    const text = renderStatus(view);
+    expect(text).toContain('transfers in progress');
+    expect(text).toMatch(/^ {2}in_a {2}3\/4 files, 3000000 B \(2\.86 MiB\) of 4000000 B/m);
+
+    // A stale attempt's report is ignored; a failed attempt's progress is forgotten.
+    const next = new EventLog(Date.parse('2024-01-02T00:00:00.000Z'))
+      .fail('in_a', 1, { kind: 'infrastructure', message: 'store down' }, {}, 'retry')
+      .add(progress(1, 4, 4_000_000));
+    next.events.forEach((e) => f.apply(e));
+    expect(f.progressOfRunning()).toEqual([]);
+    new EventLog(Date.parse('2024-01-03T00:00:00.000Z'))
+      .started('in_a', 2, 'stage_in')
+      .add(progress(2, 2, 2_000_000))
+      .succeed('in_a', 2)
+      .events.forEach((e) => f.apply(e));
+    expect(f.progressOfRunning()).toEqual([]);
+    expect(statusView(f, { runDir: 'r', liveness: LIVE }).transfers).toBeUndefined();
+  });
 });

@@ -10,6 +10,8 @@
  *   attempt_finished ok        → stays running until job_succeeded (same group commit)
  *   attempt_finished failed    → waiting (then job_retry → retrying, job_failed → failed;
  *                                a cancelled attempt stays waiting: it will run again)
+ *   attempt_progress           → the running attempt's files/bytes done (transfer jobs);
+ *                                forgotten when the job leaves running
  *   job_succeeded / job_retry / job_failed → done / retrying / failed
  *   run_finished               → dangling running attempts are abandoned → waiting
  *   run_started (a resume)     → running/retrying → waiting; failed → waiting too, because
@@ -36,6 +38,18 @@ export const JOB_STATES: readonly JobState[] = [
 ];
 
 export type StateCounts = Record<JobState, number>;
+
+/** The latest progress a running transfer job reported (attempt_progress). */
+export interface JobProgress {
+  job: string;
+  attempt: number;
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  /** When it was journaled. */
+  ts: string;
+}
 
 /** The parts of a planned job the fold needs (a full PlannedJob fits). */
 export type FoldJob = Pick<PlannedJob, 'id' | 'kind' | 'parents'>;
@@ -89,6 +103,8 @@ export class StatusFold {
   private readonly children: Int32Array;
   /** counts[kind * NSTATES + displayState] */
   private readonly counts: Int32Array;
+  /** Latest progress of running jobs that reported one, by job index. */
+  private readonly progress = new Map<number, JobProgress>();
 
   constructor(jobs: readonly FoldJob[]) {
     const n = jobs.length;
@@ -153,7 +169,22 @@ export class StatusFold {
         const i = this.job(e.job);
         if (i === undefined) return;
         if (e.attempt > this.attempt[i]!) this.attempt[i] = e.attempt;
+        this.progress.delete(i);
         if (this.state[i] !== DONE) this.set(i, RUNNING);
+        return;
+      }
+      case 'attempt_progress': {
+        const i = this.job(e.job);
+        if (i === undefined || this.state[i] !== RUNNING || e.attempt !== this.attempt[i]) return;
+        this.progress.set(i, {
+          job: e.job,
+          attempt: e.attempt,
+          filesDone: e.filesDone,
+          filesTotal: e.filesTotal,
+          bytesDone: e.bytesDone,
+          bytesTotal: e.bytesTotal,
+          ts: e.ts,
+        });
         return;
       }
       case 'attempt_finished': {
@@ -202,6 +233,11 @@ export class StatusFold {
     const out: string[] = [];
     for (let i = 0; i < this.total; i++) if (this.display(i) === d) out.push(this.ids[i]!);
     return out;
+  }
+
+  /** Latest progress of each running job that reported one, in plan order. */
+  progressOfRunning(): JobProgress[] {
+    return [...this.progress.keys()].sort((a, b) => a - b).map((i) => this.progress.get(i)!);
   }
 
   /** Per-state counts over all planned jobs (they sum to `total`). */
@@ -280,6 +316,7 @@ export class StatusFold {
 
   private set(i: number, next: number): void {
     if (this.state[i] === next) return;
+    if (this.state[i] === RUNNING) this.progress.delete(i);
     const base = this.kinds[i]! * NSTATES;
     this.counts[base + this.display(i)]!--;
     this.state[i] = next;

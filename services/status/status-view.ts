@@ -10,7 +10,7 @@
  */
 import type { PlannedJobKind } from '../../proto/plan.js';
 import type { RunEndState } from '../journal/events.js';
-import type { StateCounts, StatusFold } from './status-fold.js';
+import type { JobProgress, StateCounts, StatusFold } from './status-fold.js';
 
 export type RunState = 'running' | RunEndState;
 
@@ -39,6 +39,11 @@ export interface StatusView {
   finished?: string;
   lastEvent?: string;
   events: number;
+  /**
+   * Running transfer jobs' latest progress (files and bytes done of their total), in plan
+   * order; absent when none reported any (or the run is not running).
+   */
+  transfers?: JobProgress[];
 }
 
 export function statusView(
@@ -80,6 +85,10 @@ export function statusView(
   if (run.firstStart !== undefined) view.started = run.firstStart;
   if (run.finished) view.finished = run.finished.ts;
   if (run.lastEventTs !== undefined) view.lastEvent = run.lastEventTs;
+  if (state === 'running') {
+    const transfers = fold.progressOfRunning();
+    if (transfers.length > 0) view.transfers = transfers;
+  }
   return view;
 }
 
