@@ -2,10 +2,16 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { s3ServerAvailable, startS3Server, type S3TestServer } from '../test/helpers/s3-server.js';
+import {
+  isGetObject,
+  s3ServerAvailable,
+  startS3Server,
+  type S3TestServer,
+} from '../test/helpers/s3-server.js';
 import { formatStagingTable, runStagingBench, type StagingBenchResult } from './staging-run.js';
 
 const MiB = 1024 * 1024;
+const CONSUMERS = 12;
 
 describe.skipIf(!s3ServerAvailable)('bench/staging at a tiny size', () => {
   let s3: S3TestServer;
@@ -30,6 +36,15 @@ describe.skipIf(!s3ServerAvailable)('bench/staging at a tiny size', () => {
       partConcurrency: 2,
       fileConcurrency: 2,
       multipartThreshold: 6 * MiB,
+      cacheHit: {
+        consumers: CONSUMERS,
+        bytes: 256 * 1024,
+        slots: 3,
+        countGets: async (bucket, key) => {
+          const gets = await s3.requests((r) => isGetObject(r, bucket, key));
+          return { requests: gets.length, bytes: gets.reduce((n, r) => n + (r.bytesOut ?? 0), 0) };
+        },
+      },
     });
   });
   afterAll(async () => {
@@ -55,7 +70,17 @@ describe.skipIf(!s3ServerAvailable)('bench/staging at a tiny size', () => {
       expect(r.aloftCpuMsPerMiB).toBeGreaterThan(0);
     }
     expect(result.sha256MBps).toBeGreaterThan(0);
-    expect(result.cacheHit).toBeUndefined();
+    // The cache-hit workload: one download with the cache, one per attempt without,
+    // counted at the server; every attempt after the first was a hit.
+    expect(result.cacheHit).toMatchObject({
+      consumers: CONSUMERS,
+      bytes: 256 * 1024,
+      withCache: { downloads: 1, bytesFetched: 256 * 1024, hits: CONSUMERS - 1 },
+      withoutCache: { downloads: CONSUMERS, bytesFetched: CONSUMERS * 256 * 1024, hits: 0 },
+      savedBytes: (CONSUMERS - 1) * 256 * 1024,
+    });
+    expect(result.cacheHit!.withCache.wallMs).toBeGreaterThan(0);
+    expect(result.cacheHit!.withoutCache.wallMs).toBeGreaterThan(0);
     // The bare SDK and the store really went to the server: a multipart upload each.
     const reqs = await s3.requests();
     const creates = reqs.filter((r) => r.method === 'POST' && 'uploads' in r.query);
@@ -63,7 +88,7 @@ describe.skipIf(!s3ServerAvailable)('bench/staging at a tiny size', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('prints one table line per row, the cache-hit placeholder, and the sha256 lines', () => {
+  it('prints one table line per row, the cache-hit row and lines, and the sha256 lines', () => {
     const lines = formatStagingTable(result).split('\n');
     expect(lines[0]).toMatch(
       /^operation +files +variant +bare SDK MB\/s +aloft MB\/s +ratio +CPU ms\/MiB bare +aloft +budget$/,
@@ -76,7 +101,28 @@ describe.skipIf(!s3ServerAvailable)('bench/staging at a tiny size', () => {
       );
     }
     expect(rows.filter((l) => /ok \(>= 0\.8x\)|MISSED/.test(l))).toHaveLength(4);
-    expect(rows.at(-1)).toMatch(/^cache hit +shared input .*not measured: needs the agent cache$/);
+    expect(rows.at(-1)).toMatch(
+      new RegExp(
+        `^cache hit +${CONSUMERS} × 0\\.3 MiB +shared input .* 1 download\\(s\\) instead of ${CONSUMERS}, wall \\d+\\.\\d\\dx$`,
+      ),
+    );
+    const at = lines.findIndex((l) => l.startsWith('cache hit: one agent, '));
+    expect(lines[at]).toBe(
+      `cache hit: one agent, ${CONSUMERS} attempts (3 at once) staging the same 0.3 MiB s3:// object and checking its sha256`,
+    );
+    expect(lines[at + 1]).toMatch(
+      new RegExp(
+        `^  with the agent cache: +wall \\d+\\.\\d\\d s, 1 GetObject\\(s\\), 0\\.3 MiB from the server, ${CONSUMERS - 1} cache hit\\(s\\)$`,
+      ),
+    );
+    expect(lines[at + 2]).toMatch(
+      new RegExp(
+        `^  without \\(cache: false\\): wall \\d+\\.\\d\\d s, ${CONSUMERS} GetObject\\(s\\), 3 MiB from the server, 0 cache hit\\(s\\)$`,
+      ),
+    );
+    expect(lines[at + 3]).toMatch(
+      /^ {2}saving: 2\.8 MiB not re-downloaded, -?\d+% of the wall time$/,
+    );
     expect(lines).toContain('');
     expect(lines.some((l) => /^sha256 alone \(in memory\): \d+ MB\/s$/.test(l))).toBe(true);
     expect(

@@ -1,21 +1,24 @@
 /**
  * bench/staging — issue 4's staging budget (DESIGN §10): upload and download throughput to
  * an S3 server through aloft's s3:// store versus the bare AWS SDK in the same run (budget:
- * at least 0.8x), sha256 overhead, and (once the agent cache exists) the cache-hit saving.
- * What each row measures is in bench/staging-run.ts.
+ * at least 0.8x), sha256 overhead, and the cache-hit saving: one agent, many attempts
+ * reading one object, with its input cache versus without (bytes counted at the server).
+ * What each row measures is in bench/staging-run.ts and bench/staging-cache.ts.
  *
  *   npm run build && node dist/bench/staging.js [--small 200x1] [--large 2x256]
  *       [--rounds 3] [--part-mib 8] [--part-concurrency 4] [--files 4]
- *       [--threshold-mib 16] [--dir .bench/staging]
+ *       [--threshold-mib 16] [--consumers 200] [--shared-mib 4] [--slots 4]
+ *       [--dir .bench/staging]
  *
- * --small / --large are COUNTxMIB. The server is s3rver in a child process on a free
+ * --small / --large are COUNTxMIB; --consumers attempts read one --shared-mib object on an
+ * agent with --slots slots (the cache-hit row). The server is s3rver in a child process on a free
  * loopback port (test/helpers/s3-server.ts), its data in a temp dir removed at the end; the
  * source and downloaded files go to a fresh directory under --dir, also removed.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { s3ServerAvailable, startS3Server } from '../test/helpers/s3-server.js';
+import { isGetObject, s3ServerAvailable, startS3Server } from '../test/helpers/s3-server.js';
 import { formatStagingTable, runStagingBench, type Dataset } from './staging-run.js';
 
 const MiB = 1024 * 1024;
@@ -29,6 +32,9 @@ const { values } = parseArgs({
     'part-concurrency': { type: 'string', default: '4' },
     files: { type: 'string', default: '4' },
     'threshold-mib': { type: 'string', default: '16' },
+    consumers: { type: 'string', default: '200' },
+    'shared-mib': { type: 'string', default: '4' },
+    slots: { type: 'string', default: '4' },
     dir: { type: 'string', default: '.bench/staging' },
   },
 });
@@ -59,6 +65,9 @@ const partSize = positiveInt('part-mib', values['part-mib']) * MiB;
 const partConcurrency = positiveInt('part-concurrency', values['part-concurrency']);
 const fileConcurrency = positiveInt('files', values.files);
 const multipartThreshold = positiveInt('threshold-mib', values['threshold-mib']) * MiB;
+const consumers = positiveInt('consumers', values.consumers);
+const sharedBytes = positiveInt('shared-mib', values['shared-mib']) * MiB;
+const slots = positiveInt('slots', values.slots);
 if (partSize < 5 * MiB) fail('--part-mib must be at least 5 (the S3 minimum part size)');
 if (!s3ServerAvailable) fail('s3rver is not installed (npm ci installs it as a dev dependency)');
 
@@ -79,6 +88,15 @@ try {
     partConcurrency,
     fileConcurrency,
     multipartThreshold,
+    cacheHit: {
+      consumers,
+      bytes: sharedBytes,
+      slots,
+      countGets: async (bucket, key) => {
+        const gets = await s3.requests((r) => isGetObject(r, bucket, key));
+        return { requests: gets.length, bytes: gets.reduce((n, r) => n + (r.bytesOut ?? 0), 0) };
+      },
+    },
     progress: (line) => process.stderr.write(`${line}\n`),
   });
   console.log(
