@@ -351,6 +351,23 @@ describe('match: greedy pass and ranking', () => {
     ]);
   });
 
+  it('sends a job away from the agent its attempt just failed on, unless nothing else fits', () => {
+    const avoid = new Map([['again', new Set(['a'])]]);
+    // a would win on id order; the job avoids it and goes to b.
+    expect(placed({ jobs: [job('again')], agents: [agent('a'), agent('b')], avoid })).toEqual({
+      again: 'b',
+    });
+    // b cannot take it (no free slot): back to a rather than nowhere.
+    const busy = agent('b', { slots: 1 }, { slotsInUse: 1 });
+    expect(placed({ jobs: [job('again')], agents: [agent('a'), busy], avoid })).toEqual({
+      again: 'a',
+    });
+    // Other jobs are not affected, and the avoided agent keeps its place in the pass.
+    expect(
+      placed({ jobs: [job('again'), job('other')], agents: [agent('a'), agent('b')], avoid }),
+    ).toEqual({ again: 'b', other: 'a' });
+  });
+
   it('ranks data locality above load, and load above id', () => {
     const big = input('big.dat', 500 * MB);
     const small = input('small.dat', 1 * MB);

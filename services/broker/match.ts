@@ -42,6 +42,12 @@ export interface MatchSnapshot {
   throttles?: Throttles;
   /** Cached inputs of all agents; built from the agents' `cached` maps when absent. */
   cache?: CacheIndex;
+  /**
+   * Agents a job should not go back to (by job id): where its last attempt failed for
+   * infrastructure reasons (disk full, lost). Soft: such an agent is chosen only when no
+   * other agent fits the job in this pass.
+   */
+  avoid?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export interface Assignment {
@@ -176,7 +182,10 @@ export function match(snapshot: MatchSnapshot): MatchResult {
     rank: rank[i]!,
   });
 
+  /** Agents left out of the current choice (a job's `avoid` set, first try). */
+  let skip: ReadonlySet<number> | undefined;
   const fits = (i: number, r: Requirements): boolean =>
+    (skip === undefined || !skip.has(i)) &&
     freeSlots[i]! >= 1 &&
     freeCores[i]! >= r.cores &&
     freeMem[i]! >= r.memoryMb &&
@@ -292,16 +301,27 @@ export function match(snapshot: MatchSnapshot): MatchResult {
     const g = groupOf(req);
     let chosen = -1;
     let fromHeap = false;
-    if (!g.failed.some((f) => dominates(req, f))) {
+    /** One choice: locality first, then load; `record` a failure for the whole group. */
+    const choose = (record: boolean): void => {
+      if (g.failed.some((f) => dominates(req, f))) return;
       chosen = byLocality(g, req);
-      if (chosen < 0) {
-        chosen = byLoad(g, req);
-        fromHeap = chosen >= 0;
-        if (!fromHeap) {
-          g.failed = g.failed.filter((f) => !dominates(f, req));
-          g.failed.push(req);
-        }
+      if (chosen >= 0) return;
+      chosen = byLoad(g, req);
+      fromHeap = chosen >= 0;
+      if (!fromHeap && record) {
+        g.failed = g.failed.filter((f) => !dominates(f, req));
+        g.failed.push(req);
       }
+    };
+    const avoided = snapshot.avoid?.get(job.id);
+    if (avoided !== undefined && avoided.size > 0) {
+      // Anywhere but where it just failed; there only when nothing else fits.
+      skip = new Set([...avoided].flatMap((id) => indexById.get(id) ?? []));
+      choose(false);
+      skip = undefined;
+      if (chosen < 0) choose(true);
+    } else {
+      choose(true);
     }
     if (chosen < 0) {
       idle.push({ job, reason: reasonFor(g, req) });

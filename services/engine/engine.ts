@@ -140,6 +140,8 @@ export interface Engine {
   deliverStarted(msg: AttemptStartedMsg): boolean;
   /** Whether `key` is the job's attempt in flight on `agent` (offered to it or running there). */
   isCurrent(key: AttemptKey, agent: string): boolean;
+  /** The planned job with this id (the object placement sees). */
+  job(id: string): PlannedJob | undefined;
   /** An agent reports `key` running: a re-adopted attempt is confirmed. */
   confirm(key: AttemptKey): void;
   /** Attempts journaled as running on the agent. */
@@ -284,6 +286,10 @@ class EngineDriver implements Engine {
       journaled = this.onStarted(msg);
     });
     return journaled;
+  }
+
+  job(id: string): PlannedJob | undefined {
+    return this.jobs.get(id);
   }
 
   isCurrent(key: AttemptKey, agent: string): boolean {

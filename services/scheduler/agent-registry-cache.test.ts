@@ -68,3 +68,17 @@ describe('agent registry cache index', () => {
     expect(r.cache.size).toBe(0);
   });
 });
+
+describe('agent registry: retries avoid the agent that failed them', () => {
+  it('places a job away from an agent it was avoided on, even over its cached input', () => {
+    const r = new AgentRegistry();
+    r.onAd(ad('a'));
+    r.onAd(ad('b', [url]));
+    r.avoid(job, 'b'); // b ran out of disk on this job
+    expect(placed(r)).toBe('a');
+    r.release('a', job);
+    // A copy of the job (another workflow's) is not affected.
+    const other = { ...job };
+    expect(r.assign([other], { limits: {}, running: {} })[0]?.agent).toBe('b');
+  });
+});

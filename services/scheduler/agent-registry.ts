@@ -117,6 +117,8 @@ export class AgentRegistry implements Placement {
   private readonly leases: Leases;
   /** Inputs in the agents' caches, by URL (from the ads' cache summaries). */
   readonly cache = new CacheIndex();
+  /** Agents each job should not go back to (see avoid()). */
+  private readonly avoided = new WeakMap<PlannedJob, Set<string>>();
   /** The cache index keys each agent's latest ad added (removed when its next ad comes). */
   private readonly cachedKeys = new Map<string, string[]>();
   readonly now: () => number;
@@ -259,6 +261,17 @@ export class AgentRegistry implements Placement {
   }
 
   /** An attempt on the agent ended with this failure kind (quarantine counts them). */
+  /**
+   * The job's attempt on `agent` failed for infrastructure reasons (disk full, lost): its
+   * next attempts go elsewhere when any other agent fits (match's `avoid`). Kept per planned
+   * job object, so it goes with the workflow.
+   */
+  avoid(job: PlannedJob, agent: string): void {
+    let set = this.avoided.get(job);
+    if (!set) this.avoided.set(job, (set = new Set()));
+    set.add(agent);
+  }
+
   recordFailure(agent: string, kind: FailureKind): void {
     const now = this.now();
     this.failures.push({ agent, at: now, kind });
@@ -338,7 +351,18 @@ export class AgentRegistry implements Placement {
     // Cooling agents (an offer just failed there) sit this pass out.
     const agents = this.views().filter((v) => (this.agents.get(v.ad.agent)?.coolUntil ?? 0) <= now);
     if (agents.length === 0 || jobs.length === 0) return [];
-    const result = match({ jobs, agents, throttles, cache: this.cache });
+    let avoid: Map<string, ReadonlySet<string>> | undefined;
+    for (const j of jobs) {
+      const set = this.avoided.get(j);
+      if (set) (avoid ??= new Map()).set(j.id, set);
+    }
+    const result = match({
+      jobs,
+      agents,
+      throttles,
+      cache: this.cache,
+      ...(avoid ? { avoid } : {}),
+    });
     for (const a of result.assignments) this.reserve(a.agent, a.job);
     return result.assignments;
   }

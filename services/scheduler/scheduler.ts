@@ -291,6 +291,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     send(subjects.advertise(agent), { reason: 'the scheduler has no ad for this agent' });
   }
 
+  function avoidAgent(engine: Engine, key: AttemptKey, agent: string): void {
+    const job = engine.job(key.job);
+    if (job) registry.avoid(job, agent);
+  }
+
   function onResult(msg: AttemptResultMsg): void {
     if (!msg || typeof msg.agent !== 'string' || !keyOk(msg.key) || !msg.outcome) return;
     const w = engineOf(msg.key);
@@ -307,7 +312,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     // frees the agent's slot and the engine places work at once — on this very agent, unless
     // the failure that trips its quarantine is already counted.
     const counted = !msg.outcome.ok && w.engine.isCurrent(msg.key, msg.agent);
-    if (counted && !msg.outcome.ok) registry.recordFailure(msg.agent, msg.outcome.failure.kind);
+    if (counted && !msg.outcome.ok) {
+      registry.recordFailure(msg.agent, msg.outcome.failure.kind);
+      // Retried elsewhere when it was the agent's fault (disk full, ...), not the job's.
+      if (msg.outcome.failure.kind === 'infrastructure') avoidAgent(w.engine, msg.key, msg.agent);
+    }
     const verdict = w.engine.deliverResult(msg);
     // Not a second completion: the engine acked and dropped it (journaled once, as lost).
     if (verdict !== 'accept' && verdict !== 'early' && lostAttempts.delete(attemptId(msg.key))) {
@@ -375,6 +384,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           );
           if (ok) {
             registry.recordFailure(rep.agent, 'infrastructure');
+            avoidAgent(w.engine, r.key, rep.agent);
             noteLost(r.key);
           }
         }
@@ -442,6 +452,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         );
         if (ok) {
           registry.recordFailure(agent, 'infrastructure');
+          avoidAgent(w.engine, r.key, agent);
           noteLost(r.key);
         }
       }
