@@ -34,6 +34,7 @@ import {
   type WorkflowStatus,
 } from '../proto/codec/index.js';
 import { fromServiceError } from '../services/control/index.js';
+import { renderTransfers } from '../services/status/index.js';
 import { str, type FlagSpec, type Parsed } from './args.js';
 import type { CommandContext } from './command.js';
 
@@ -274,8 +275,15 @@ export function renderWorkflowStatus(s: WorkflowStatus): string {
     `done ${c.done}`,
     `failed ${c.failed}`,
   ];
+  const transfers =
+    s.transfers && s.transfers.length > 0
+      ? renderTransfers(s.transfers)
+          .map((l) => `  ${l}\n`)
+          .join('')
+      : '';
   return (
     `workflow ${s.workflowId} (${s.name}): ${s.state}${s.detail ? ` (${s.detail})` : ''}\n` +
-    `  ${c.done}/${s.total} done — ${parts.join(', ')}\n`
+    `  ${c.done}/${s.total} done — ${parts.join(', ')}\n` +
+    transfers
   );
 }

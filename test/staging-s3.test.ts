@@ -564,5 +564,91 @@ describe.skipIf(!s3ServerAvailable || !existsSync(BIN))('S3 staging end to end',
       },
       240_000,
     );
+
+    it.skipIf(!existsSync(TRACE))(
+      'a stalled stage-in shows its progress in aloft status --scheduler',
+      async () => {
+        const dir = path.join(base, 'remote-flaky');
+        await mkdir(dir, { recursive: true });
+        const out = path.join(dir, 'out');
+        const proxy = await startFlakyHttpProxy(s3.endpoint);
+        try {
+          const c = await sdk();
+          try {
+            const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+            for (const f of await readdir(path.join(RADAR, 'data'))) {
+              const body = await readFile(path.join(RADAR, 'data', f));
+              await c.send(
+                new PutObjectCommand({
+                  Bucket: ARCHIVE,
+                  Key: `remote-scans/${f}`,
+                  Body: body,
+                  Metadata: { sha256: sha256(body) },
+                }),
+              );
+            }
+          } finally {
+            c.destroy();
+          }
+          const wf = path.join(dir, 'radar.yml');
+          const sites = path.join(dir, 'sites.yml');
+          await writeFile(wf, radarWorkflow(['edge', 'hpc'], `s3://${ARCHIVE}/remote-scans/`));
+          await writeFile(
+            sites,
+            siteCatalog([
+              { name: 'edge', url: `s3://${BUCKET}/remote/edge`, endpoint: s3.endpoint },
+              { name: 'hpc', url: `s3://${BUCKET}/remote/hpc`, endpoint: s3.endpoint },
+              { name: 'archive', url: `s3://${ARCHIVE}/remote-scans`, endpoint: proxy.url },
+              { name: 'local', url: `file://${out}` },
+            ]),
+          );
+          proxy.inject(
+            { kind: 'stall', afterBytes: 100, ms: 5000 },
+            { match: { method: 'GET', path: `/${ARCHIVE}/remote-scans/scan_003.csv.gz` } },
+          );
+          const sub = await client([
+            'submit', wf, '--site-catalog', sites, '--sites', 'edge,hpc',
+            '--output-site', 'local', '--output-dir', out,
+          ]); // prettier-ignore
+          expect(sub.code, sub.stderr).toBe(0);
+          const id = sub.stdout.trim();
+
+          // While the stalled scan holds its stage-in job, the scheduler's live status shows
+          // that job's progress (over the control API, not from the run directory).
+          type Remote = {
+            state: string;
+            transfers?: { job: string; filesDone: number; filesTotal: number }[];
+          };
+          let shown: { job: string; filesDone: number; filesTotal: number } | undefined;
+          let last: Remote | undefined;
+          const seen: string[] = [];
+          for (let waited = 0; waited < 120_000; waited += 200) {
+            const st = await client(['status', id, '--json']);
+            seen.push(`${st.code} ${st.stdout.trim()} ${st.stderr.trim()}`.slice(0, 300));
+            if (st.code === 0) {
+              last = JSON.parse(st.stdout) as Remote;
+              shown ??= last.transfers?.find((t) => t.filesDone > 0 && t.filesDone < t.filesTotal);
+              if (last.state !== 'running') break;
+            }
+            await sleep(200);
+          }
+          expect(last?.state).toBe('succeeded');
+          const progress = readJournalSync(path.join(base, 'data', 'runs', id)).filter(
+            (e) => e.type === 'attempt_progress',
+          );
+          expect(
+            shown,
+            `progress of the stalled stage-in job in status --scheduler (journal: ${JSON.stringify(progress)}; seen ${seen.join(' | ')})`,
+          ).toBeDefined();
+          expect(shown!.job).toMatch(/^stage_in/);
+          expect(proxy.requests().filter((q) => q.fault === 'stall')).toHaveLength(1);
+          const got = await filesOf(out);
+          for (const [f, bytes] of baseline) expect(got.get(f)?.equals(bytes), f).toBe(true);
+        } finally {
+          await proxy.close();
+        }
+      },
+      240_000,
+    );
   });
 });

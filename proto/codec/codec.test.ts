@@ -388,6 +388,20 @@ describe('control API round trips', () => {
         counts: { unready: 1, ready: 2, running: 3, retrying: 4, done: 5, failed: 6 },
         updatedAt: '2025-01-01T00:00:00Z',
         ...(state === 'failed' ? { detail: 'job x failed' } : {}),
+        ...(state === 'running'
+          ? {
+              transfers: [
+                {
+                  job: 'stage_in_edge_0',
+                  attempt: 2,
+                  filesDone: 3,
+                  filesTotal: 10,
+                  bytesDone: 5_000_000_000,
+                  bytesTotal: 9_000_000_000,
+                },
+              ],
+            }
+          : {}),
       };
       expect(decodeWorkflowStatus(encodeWorkflowStatus(s))).toStrictEqual(s);
     }

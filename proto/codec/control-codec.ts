@@ -184,6 +184,18 @@ export const workflowStatusCodec = messageCodec<WorkflowStatus, v1.IWorkflowStat
       updatedAt: s.updatedAt,
     };
     if (s.detail !== undefined) m.detail = s.detail;
+    if (s.transfers && s.transfers.length > 0) {
+      m.transfers = s.transfers.map((t, i) => ({
+        job: t.job,
+        attempt: toUint(p, `transfers[${i}].attempt`, t.attempt, 32),
+        progress: {
+          filesDone: toUint(p, `transfers[${i}].filesDone`, t.filesDone, 32),
+          filesTotal: toUint(p, `transfers[${i}].filesTotal`, t.filesTotal, 32),
+          bytesDone: toUint(p, `transfers[${i}].bytesDone`, t.bytesDone, 64),
+          bytesTotal: toUint(p, `transfers[${i}].bytesTotal`, t.bytesTotal, 64),
+        },
+      }));
+    }
     return m;
   },
   (p, m) => {
@@ -205,6 +217,16 @@ export const workflowStatusCodec = messageCodec<WorkflowStatus, v1.IWorkflowStat
       updatedAt: m.updatedAt ?? '',
     };
     if (present(m.detail)) s.detail = m.detail;
+    if (m.transfers && m.transfers.length > 0) {
+      s.transfers = m.transfers.map((t, i) => ({
+        job: t.job ?? '',
+        attempt: t.attempt ?? 0,
+        filesDone: t.progress?.filesDone ?? 0,
+        filesTotal: t.progress?.filesTotal ?? 0,
+        bytesDone: fromInt64(p, `transfers[${i}].bytesDone`, t.progress?.bytesDone),
+        bytesTotal: fromInt64(p, `transfers[${i}].bytesTotal`, t.progress?.bytesTotal),
+      }));
+    }
     return s;
   },
 );

@@ -108,6 +108,17 @@ export interface WorkflowStatus {
   /** ISO 8601 time of the latest journal event reflected. */
   updatedAt: string;
   detail?: string;
+  /** Transfer jobs running now, with the progress their agents last reported. */
+  transfers?: JobTransferView[];
+}
+
+export interface JobTransferView {
+  job: string;
+  attempt: number;
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
 }
 
 export interface AttemptSummaryView {

@@ -2809,6 +2809,9 @@ export namespace aloft {
 
             /** WorkflowStatus detail */
             detail?: (string|null);
+
+            /** WorkflowStatus transfers */
+            transfers?: (aloft.v1.IJobTransfer[]|null);
         }
 
         /** Represents a WorkflowStatus. */
@@ -2841,6 +2844,9 @@ export namespace aloft {
             /** WorkflowStatus detail. */
             public detail?: (string|null);
 
+            /** WorkflowStatus transfers. */
+            public transfers: aloft.v1.IJobTransfer[];
+
             /**
              * Encodes the specified WorkflowStatus message. Does not implicitly {@link aloft.v1.WorkflowStatus.verify|verify} messages.
              * @param message WorkflowStatus message or plain object to encode
@@ -2858,6 +2864,56 @@ export namespace aloft {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.WorkflowStatus;
+        }
+
+        /** Properties of a JobTransfer. */
+        interface IJobTransfer {
+
+            /** JobTransfer job */
+            job?: (string|null);
+
+            /** JobTransfer attempt */
+            attempt?: (number|null);
+
+            /** JobTransfer progress */
+            progress?: (aloft.v1.ITransferProgress|null);
+        }
+
+        /** Represents a JobTransfer. */
+        class JobTransfer implements IJobTransfer {
+
+            /**
+             * Constructs a new JobTransfer.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: aloft.v1.IJobTransfer);
+
+            /** JobTransfer job. */
+            public job: string;
+
+            /** JobTransfer attempt. */
+            public attempt: number;
+
+            /** JobTransfer progress. */
+            public progress?: (aloft.v1.ITransferProgress|null);
+
+            /**
+             * Encodes the specified JobTransfer message. Does not implicitly {@link aloft.v1.JobTransfer.verify|verify} messages.
+             * @param message JobTransfer message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            public static encode(message: aloft.v1.IJobTransfer, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a JobTransfer message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns JobTransfer
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): aloft.v1.JobTransfer;
         }
 
         /** Properties of an AttemptSummary. */

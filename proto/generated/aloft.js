@@ -4674,6 +4674,7 @@ export const aloft = $root.aloft = (() => {
         v1.WorkflowStatus = (function() {
 
             function WorkflowStatus(properties) {
+                this.transfers = [];
                 if (properties)
                     for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -4687,6 +4688,7 @@ export const aloft = $root.aloft = (() => {
             WorkflowStatus.prototype.counts = null;
             WorkflowStatus.prototype.updatedAt = "";
             WorkflowStatus.prototype.detail = null;
+            WorkflowStatus.prototype.transfers = $util.emptyArray;
 
             let $oneOfFields;
 
@@ -4717,6 +4719,9 @@ export const aloft = $root.aloft = (() => {
                     writer.uint32(50).string(message.updatedAt);
                 if (message.detail != null && Object.hasOwnProperty.call(message, "detail"))
                     writer.uint32(58).string(message.detail);
+                if (message.transfers != null && message.transfers.length)
+                    for (let i = 0; i < message.transfers.length; ++i)
+                        $root.aloft.v1.JobTransfer.encode(message.transfers[i], writer.uint32(66).fork(), q + 1).ldelim();
                 return writer;
             };
 
@@ -4771,6 +4776,12 @@ export const aloft = $root.aloft = (() => {
                             message.detail = reader.string();
                             break;
                         }
+                    case 8: {
+                            if (!(message.transfers && message.transfers.length))
+                                message.transfers = [];
+                            message.transfers.push($root.aloft.v1.JobTransfer.decode(reader, reader.uint32(), undefined, long + 1));
+                            break;
+                        }
                     default:
                         reader.skipType(tag & 7, long);
                         break;
@@ -4785,6 +4796,86 @@ export const aloft = $root.aloft = (() => {
             };
 
             return WorkflowStatus;
+        })();
+
+        v1.JobTransfer = (function() {
+
+            function JobTransfer(properties) {
+                if (properties)
+                    for (let keys = Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            }
+
+            JobTransfer.prototype.job = "";
+            JobTransfer.prototype.attempt = 0;
+            JobTransfer.prototype.progress = null;
+
+            JobTransfer.encode = function encode(message, writer, q) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (q === undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw Error("max depth exceeded");
+                if (message.job != null && Object.hasOwnProperty.call(message, "job"))
+                    writer.uint32(10).string(message.job);
+                if (message.attempt != null && Object.hasOwnProperty.call(message, "attempt"))
+                    writer.uint32(16).uint32(message.attempt);
+                if (message.progress != null && Object.hasOwnProperty.call(message, "progress"))
+                    $root.aloft.v1.TransferProgress.encode(message.progress, writer.uint32(26).fork(), q + 1).ldelim();
+                return writer;
+            };
+
+            JobTransfer.decode = function decode(reader, length, error, long) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (long === undefined)
+                    long = 0;
+                if (long > $Reader.recursionLimit)
+                    throw Error("maximum nesting depth exceeded");
+                let end, message;
+                if (length === undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = new $root.aloft.v1.JobTransfer();
+                while (reader.pos < end) {
+                    let tag = reader.uint32();
+                    if (tag === error)
+                        break;
+                    switch (tag >>> 3) {
+                    case 1: {
+                            message.job = reader.string();
+                            break;
+                        }
+                    case 2: {
+                            message.attempt = reader.uint32();
+                            break;
+                        }
+                    case 3: {
+                            message.progress = $root.aloft.v1.TransferProgress.decode(reader, reader.uint32(), undefined, long + 1);
+                            break;
+                        }
+                    default:
+                        reader.skipType(tag & 7, long);
+                        break;
+                    }
+                }
+                if (length !== undefined) {
+                    if (reader.pos !== end)
+                        throw RangeError("index out of range");
+                    reader.len = length;
+                }
+                return message;
+            };
+
+            return JobTransfer;
         })();
 
         v1.AttemptSummary = (function() {

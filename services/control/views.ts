@@ -63,6 +63,7 @@ function fromScheduler(s: SchedulerStatus): WorkflowStatus {
     },
     updatedAt: new Date().toISOString(),
     ...(s.retries > 0 ? { detail: `${s.retries} retries so far` } : {}),
+    ...(s.transfers.length > 0 ? { transfers: s.transfers.map((t) => ({ ...t })) } : {}),
   };
 }
 
@@ -109,6 +110,18 @@ export async function workflowStatus(
     counts: { ...view.counts },
     updatedAt: view.lastEvent ?? new Date().toISOString(),
     ...(view.detail !== undefined ? { detail: view.detail } : {}),
+    ...(view.transfers && view.transfers.length > 0
+      ? {
+          transfers: view.transfers.map((t) => ({
+            job: t.job,
+            attempt: t.attempt,
+            filesDone: t.filesDone,
+            filesTotal: t.filesTotal,
+            bytesDone: t.bytesDone,
+            bytesTotal: t.bytesTotal,
+          })),
+        }
+      : {}),
   };
 }
 

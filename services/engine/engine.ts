@@ -29,6 +29,7 @@ import type {
   Offer,
   OfferReply,
   ResultAck,
+  TransferProgress,
 } from '../../proto/agent-protocol.js';
 import {
   emptyInvocationRecord,
@@ -106,6 +107,12 @@ export interface EngineOptions {
   adoptGraceMs?: number;
 }
 
+/** A running transfer job's latest progress (files and bytes done of its total). */
+export interface JobTransfer extends TransferProgress {
+  job: string;
+  attempt: number;
+}
+
 export interface Engine {
   /**
    * Run the plan to the end: 'succeeded', 'failed' (nothing more can run and some job
@@ -142,6 +149,8 @@ export interface Engine {
   isCurrent(key: AttemptKey, agent: string): boolean;
   /** The planned job with this id (the object placement sees). */
   job(id: string): PlannedJob | undefined;
+  /** Running transfer jobs with the progress their agents last reported. */
+  transfers(): JobTransfer[];
   /** An agent reports `key` running: a re-adopted attempt is confirmed. */
   confirm(key: AttemptKey): void;
   /** Attempts journaled as running on the agent. */
@@ -201,6 +210,11 @@ class EngineDriver implements Engine {
   private readonly produced = new Map<string, { size?: number; sha256?: string }>();
   /** When each job's progress was last journaled (ms), for the PROGRESS_MIN_MS limit. */
   private readonly progressAt = new Map<string, number>();
+  /** Latest progress per job of its running attempt (pruned when read after it ends). */
+  private readonly latestProgress = new Map<
+    string,
+    { key: AttemptKey; progress: TransferProgress }
+  >();
   private readonly timers = new Set<NodeJS.Timeout>();
   private subs: Subscription[] = [];
   private halted = false;
@@ -290,6 +304,21 @@ class EngineDriver implements Engine {
 
   job(id: string): PlannedJob | undefined {
     return this.jobs.get(id);
+  }
+
+  transfers(): JobTransfer[] {
+    const out: JobTransfer[] = [];
+    if (this.latestProgress.size === 0) return out;
+    const running = new Set(this.state.running().map((r) => keyString(r.key)));
+    for (const [job, { key, progress }] of this.latestProgress) {
+      const still = running.has(keyString(key));
+      if (!still) {
+        this.latestProgress.delete(job); // that attempt ended: its progress is history
+        continue;
+      }
+      out.push({ job, attempt: key.attempt, ...progress });
+    }
+    return out;
   }
 
   isCurrent(key: AttemptKey, agent: string): boolean {
@@ -774,6 +803,8 @@ class EngineDriver implements Engine {
     }
     const nums = [p.filesDone, p.filesTotal, p.bytesDone, p.bytesTotal];
     if (!nums.every((n) => Number.isSafeInteger(n) && n >= 0)) return false;
+    // The live view (transfers()) gets every report; the journal at most one a second.
+    this.latestProgress.set(key.job, { key: { ...key }, progress: { ...p } });
     const now = Date.now();
     if (now - (this.progressAt.get(key.job) ?? -Infinity) < PROGRESS_MIN_MS) return false;
     this.progressAt.delete(key.job);

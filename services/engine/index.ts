@@ -14,5 +14,6 @@ export {
   ENGINE_AGENT,
   type Engine,
   type EngineOptions,
+  type JobTransfer,
   type Placement,
 } from './engine.js';

@@ -59,7 +59,7 @@ import {
   type MassLossOptions,
   type QuarantineOptions,
 } from '../broker/index.js';
-import { createEngine, type Counts, type Engine } from '../engine/index.js';
+import { createEngine, type Counts, type Engine, type JobTransfer } from '../engine/index.js';
 import { openJournal, type Journal, type RunEndState } from '../journal/index.js';
 import type { LoadedWorkflow } from '../model/index.js';
 import { plan as makePlan, planJsonChunks } from '../planner/index.js';
@@ -122,6 +122,8 @@ export interface WorkflowStatus {
   state: WorkflowState;
   counts: Counts;
   retries: number;
+  /** Running transfer jobs with their agents' latest progress. */
+  transfers: JobTransfer[];
 }
 
 export interface IdleReport {
@@ -585,6 +587,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       state,
       counts: w.engine.counts(),
       retries: w.engine.retries(),
+      transfers: w.end === undefined ? w.engine.transfers() : [],
     };
   }
 

@@ -29,6 +29,6 @@ export {
   type LiteAttemptFinished,
 } from './journal-tail.js';
 export { openRunDir, type OpenRun } from './run-dir.js';
-export { renderStatus, progressBar, skippedLinesWarning } from './render.js';
+export { renderStatus, renderTransfers, progressBar, skippedLinesWarning } from './render.js';
 export { formatTable, type Column } from './text-table.js';
 export { transformationOf } from './transformation.js';

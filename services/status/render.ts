@@ -39,18 +39,7 @@ export function renderStatus(v: StatusView): string {
       rows,
     ),
   );
-  if (v.transfers && v.transfers.length > 0) {
-    out.push('');
-    out.push('transfers in progress');
-    for (const t of v.transfers.slice(0, TRANSFERS_SHOWN)) {
-      out.push(
-        `  ${t.job}  ${t.filesDone}/${t.filesTotal} files, ${formatBytes(t.bytesDone)} of ${formatBytes(t.bytesTotal)}`,
-      );
-    }
-    if (v.transfers.length > TRANSFERS_SHOWN) {
-      out.push(`  ... and ${v.transfers.length - TRANSFERS_SHOWN} more (--json lists all)`);
-    }
-  }
+  if (v.transfers && v.transfers.length > 0) out.push('', ...renderTransfers(v.transfers));
   if (v.counts.failed > 0) {
     out.push('');
     out.push(`${v.counts.failed} job(s) failed: run 'aloft analyze ${v.runDir}' for why`);
@@ -77,4 +66,26 @@ export function skippedLinesWarning(badLines: number): string {
   return badLines > 0
     ? `warning: skipped ${badLines} line(s) of journal.jsonl that are not journal records (the journal is damaged)\n`
     : '';
+}
+
+/** Running transfers, the first few of them: a heading and a line each. */
+export function renderTransfers(
+  transfers: readonly {
+    job: string;
+    filesDone: number;
+    filesTotal: number;
+    bytesDone: number;
+    bytesTotal: number;
+  }[],
+): string[] {
+  const out = ['transfers in progress'];
+  for (const t of transfers.slice(0, TRANSFERS_SHOWN)) {
+    out.push(
+      `  ${t.job}  ${t.filesDone}/${t.filesTotal} files, ${formatBytes(t.bytesDone)} of ${formatBytes(t.bytesTotal)}`,
+    );
+  }
+  if (transfers.length > TRANSFERS_SHOWN) {
+    out.push(`  ... and ${transfers.length - TRANSFERS_SHOWN} more (--json lists all)`);
+  }
+  return out;
 }
