@@ -10,7 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO, aloft } from './helpers/cli.js';
-import { daemon, type Daemon } from './helpers/daemon.js';
+import {
+  daemon,
+  type Daemon,
+  SCHEDULER_READY,
+  schedulerAddress,
+  waitForAgents,
+} from './helpers/daemon.js';
 import {
   generateTlsMaterial,
   natsServerAvailable,
@@ -51,9 +57,9 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN))('aloft scheduler + con
         '--site-lease', 'edge=6s',
         '--log-level', 'warn',
       ],
-      /scheduler listening on \S+/,
+      SCHEDULER_READY,
     ); // prettier-ignore
-    addr = /scheduler listening on (\S+)/.exec(sched.stderr())![1]!;
+    addr = schedulerAddress(sched);
     const agent = (id: string, site: string, more: string[] = []) =>
       daemon(
         [
@@ -71,14 +77,7 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN))('aloft scheduler + con
       ])),
     );
     // Every agent advertised before the first submit.
-    for (let waited = 0; ; waited += 100) {
-      const r = await client(['agents', '--json']);
-      if (r.code === 0 && (JSON.parse(r.stdout) as { agents: unknown[] }).agents.length === 3) {
-        break;
-      }
-      if (waited > 20_000) throw new Error(`agents never registered: ${r.stderr}`);
-      await sleep(100);
-    }
+    await waitForAgents(client, 3, 20_000);
   }, 90_000);
 
   afterAll(async () => {

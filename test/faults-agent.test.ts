@@ -35,7 +35,7 @@ import {
 } from '../proto/index.js';
 import { readJournalSync, type JournalEvent } from '../services/journal/index.js';
 import { BIN, aloft } from './helpers/cli.js';
-import { daemon, type Daemon } from './helpers/daemon.js';
+import { daemon, type Daemon, SCHEDULER_READY, schedulerAddress } from './helpers/daemon.js';
 import { natsServerAvailable, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { alive } from './helpers/proc.js';
@@ -163,10 +163,10 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN))('agent faults', () => 
         '--lease', lease,
         '--log-level', 'warn',
       ],
-      /scheduler listening on \S+/,
+      SCHEDULER_READY,
     ); // prettier-ignore
     cleanups.push(() => d.stop());
-    return { d, addr: /scheduler listening on (\S+)/.exec(d.stderr())![1]!, data };
+    return { d, addr: schedulerAddress(d), data };
   }
 
   async function startAgent(test: string, id: string, url = nats.url, slots = 1): Promise<Daemon> {

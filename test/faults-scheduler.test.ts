@@ -26,7 +26,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, aloft } from './helpers/cli.js';
-import { daemon, type Daemon } from './helpers/daemon.js';
+import {
+  daemon,
+  type Daemon,
+  SCHEDULER_READY,
+  schedulerAddress,
+  waitForAgents,
+} from './helpers/daemon.js';
 import { natsServerAvailable, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { readJournalSync, type JournalEvent } from '../services/journal/index.js';
 
@@ -176,11 +182,11 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN))('scheduler faults', ()
     ]; // prettier-ignore
     sched = await daemon(
       args,
-      /scheduler listening on \S+/,
+      SCHEDULER_READY,
       undefined,
       faults !== undefined ? { env: { ALOFT_FAULTS: faults } } : {},
     );
-    return /scheduler listening on (\S+)/.exec(sched.stderr())![1]!;
+    return schedulerAddress(sched);
   }
 
   const client = (addr: string, args: string[], timeoutMs = 120_000) =>
@@ -209,15 +215,7 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN))('scheduler faults', ()
         ),
       ); // prettier-ignore
     }
-    for (let waited = 0; ; waited += 100) {
-      const r = await client(addr, ['agents', '--json']);
-      if (r.code === 0) {
-        const n = (JSON.parse(r.stdout) as { agents: unknown[] }).agents.length;
-        if (n === AGENTS.length) return;
-      }
-      if (waited > 30_000) throw new Error(`agents never registered: ${r.stderr}`);
-      await sleep(100);
-    }
+    await waitForAgents((a) => client(addr, a), AGENTS.length, 30_000);
   }
 
   /** Chains of `/bin/sleep SECONDS` jobs (`c0 -> c1 -> ...`); returns the file and ids. */

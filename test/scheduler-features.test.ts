@@ -40,7 +40,7 @@ import {
   type SchedulerOptions,
 } from '../services/scheduler/index.js';
 import { BIN, aloft } from './helpers/cli.js';
-import { daemon, type Daemon } from './helpers/daemon.js';
+import { daemon, type Daemon, SCHEDULER_READY, schedulerAddress } from './helpers/daemon.js';
 import { natsServerAvailable, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -448,9 +448,9 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN))(
           '--lease', '5s',
           '--log-level', 'warn',
         ],
-        /scheduler listening on \S+/,
+        SCHEDULER_READY,
       ); // prettier-ignore
-      addr = /scheduler listening on (\S+)/.exec(sched.stderr())![1]!;
+      addr = schedulerAddress(sched);
       const agent = (id: string, more: string[]) =>
         daemon(
           [

@@ -16,7 +16,13 @@ import type { Plan } from '../proto/index.js';
 import { readJournalSync } from '../services/journal/index.js';
 import { runPaths } from '../services/run/index.js';
 import { BIN, SHARED, aloft } from './helpers/cli.js';
-import { daemon, type Daemon } from './helpers/daemon.js';
+import {
+  daemon,
+  type Daemon,
+  SCHEDULER_READY,
+  schedulerAddress,
+  waitForAgents,
+} from './helpers/daemon.js';
 import { natsServerAvailable, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { expectSyntheticOutputs, finalProducts } from './helpers/replay-check.js';
 
@@ -34,7 +40,6 @@ const TIME_SCALE = 0.002;
 const SIZE_SCALE = 0.005;
 const TOKEN = 'replay-e2e-token';
 const SITE_OF: Record<string, string> = { 'edge-1': 'edge', 'hpc-1': 'hpc', 'hpc-2': 'hpc' };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!natsServerAvailable || !existsSync(BIN) || !existsSync(TRACE))(
   'aloft submit TRACE: a replay on three agents at two sites',
@@ -64,9 +69,9 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN) || !existsSync(TRACE))(
           '--lease', '10s',
           '--log-level', 'warn',
         ],
-        /scheduler listening on \S+/,
+        SCHEDULER_READY,
       ); // prettier-ignore
-      addr = /scheduler listening on (\S+)/.exec(sched.stderr())![1]!;
+      addr = schedulerAddress(sched);
       const agent = (id: string) =>
         daemon(
           [
@@ -77,14 +82,7 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN) || !existsSync(TRACE))(
           /serving site/,
         ); // prettier-ignore
       agents.push(...(await Promise.all(Object.keys(SITE_OF).map(agent))));
-      for (let waited = 0; ; waited += 100) {
-        const r = await client(['agents', '--json']);
-        if (r.code === 0 && (JSON.parse(r.stdout) as { agents: unknown[] }).agents.length === 3) {
-          break;
-        }
-        if (waited > 30_000) throw new Error(`agents never registered: ${r.stderr}`);
-        await sleep(100);
-      }
+      await waitForAgents(client, 3, 30_000);
     }, 90_000);
 
     afterAll(async () => {

@@ -13,7 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, aloft } from './helpers/cli.js';
-import { daemon, type Daemon } from './helpers/daemon.js';
+import {
+  daemon,
+  type Daemon,
+  SCHEDULER_READY,
+  schedulerAddress,
+  waitForAgents,
+} from './helpers/daemon.js';
 import { natsServerAvailable, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { readJournalSync } from '../services/journal/index.js';
 import type { JournalEvent } from '../services/journal/index.js';
@@ -37,8 +43,8 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN))('scheduler crash and r
     '--log-level', 'warn',
   ]; // prettier-ignore
   const startScheduler = async (): Promise<string> => {
-    sched = await daemon(schedulerArgs(), /scheduler listening on \S+/);
-    return /scheduler listening on (\S+)/.exec(sched.stderr())![1]!;
+    sched = await daemon(schedulerArgs(), SCHEDULER_READY);
+    return schedulerAddress(sched);
   };
   const client = (addr: string, args: string[]) =>
     aloft([...args, '--scheduler', addr, '--token', TOKEN], {
@@ -87,14 +93,7 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN))('scheduler crash and r
         '    - {name: t, sites: [{name: local, pfn: /bin/sleep, type: installed}]}\n' +
         `jobs:\n${jobs.join('')}jobDependencies:\n${deps.join('')}`,
     );
-    for (let waited = 0; ; waited += 100) {
-      const r = await client(addr, ['agents', '--json']);
-      if (r.code === 0 && (JSON.parse(r.stdout) as { agents: unknown[] }).agents.length === 2) {
-        break;
-      }
-      if (waited > 20_000) throw new Error(`agents never registered: ${r.stderr}`);
-      await sleep(100);
-    }
+    await waitForAgents((a) => client(addr, a), 2, 20_000);
     const sub = await client(addr, ['submit', file, '--output-dir', path.join(tmp, 'out')]);
     expect(sub.code, sub.stderr).toBe(0);
     const id = sub.stdout.trim();

@@ -34,7 +34,13 @@ import type { Plan } from '../proto/index.js';
 import { readJournalSync, type JournalEvent } from '../services/journal/index.js';
 import { runPaths } from '../services/run/index.js';
 import { BIN, REPO, SHARED, aloft } from './helpers/cli.js';
-import { daemon, type Daemon } from './helpers/daemon.js';
+import {
+  daemon,
+  type Daemon,
+  SCHEDULER_READY,
+  schedulerAddress,
+  waitForAgents,
+} from './helpers/daemon.js';
 import { startFlakyHttpProxy, type FlakyHttpProxy } from './helpers/flaky-http-proxy.js';
 import { natsServerAvailable, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { expectSyntheticOutputs, finalProducts } from './helpers/replay-check.js';
@@ -483,11 +489,11 @@ describe.skipIf(!s3ServerAvailable || !existsSync(BIN))('S3 staging end to end',
           'scheduler', '--nats', nats.url, '--data', path.join(base, 'data'),
           '--listen', '127.0.0.1:0', '--token', TOKEN, '--lease', '10s', '--log-level', 'warn',
         ],
-        /scheduler listening on \S+/,
+        SCHEDULER_READY,
         REPO,
         { env },
       ); // prettier-ignore
-      addr = /scheduler listening on (\S+)/.exec(sched.stderr())![1]!;
+      addr = schedulerAddress(sched);
       const agent = (id: string) =>
         daemon(
           [
@@ -500,14 +506,7 @@ describe.skipIf(!s3ServerAvailable || !existsSync(BIN))('S3 staging end to end',
           { env },
         ); // prettier-ignore
       agents.push(...(await Promise.all(Object.keys(SITE_OF).map(agent))));
-      for (let waited = 0; ; waited += 100) {
-        const r = await client(['agents', '--json']);
-        if (r.code === 0 && (JSON.parse(r.stdout) as { agents: unknown[] }).agents.length === 2) {
-          break;
-        }
-        if (waited > 30_000) throw new Error(`agents never registered: ${r.stderr}`);
-        await sleep(100);
-      }
+      await waitForAgents(client, 2, 30_000);
     }, 90_000);
 
     afterAll(async () => {

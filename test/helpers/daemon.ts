@@ -3,7 +3,7 @@
  * when their stderr matches a pattern, stopped by pid (SIGTERM, or SIGKILL for crash tests).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { BIN, REPO } from './cli.js';
+import { BIN, REPO, type CliResult } from './cli.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -63,4 +63,30 @@ export async function daemon(
     await sleep(50);
   }
   return d;
+}
+
+/** What `aloft scheduler` prints on stderr once its control API listens. */
+export const SCHEDULER_READY = /scheduler listening on (\S+)/;
+
+/** The control API address (HOST:PORT) a started scheduler daemon printed. */
+export function schedulerAddress(sched: Daemon): string {
+  const m = SCHEDULER_READY.exec(sched.stderr());
+  if (!m?.[1]) throw new Error(`the scheduler printed no address: ${sched.stderr()}`);
+  return m[1];
+}
+
+/** Poll `aloft agents --json` (through `client`) until it lists `n` agents. */
+export async function waitForAgents(
+  client: (args: string[]) => Promise<CliResult>,
+  n: number,
+  timeoutMs = 30_000,
+): Promise<void> {
+  for (let waited = 0; ; waited += 100) {
+    const r = await client(['agents', '--json']);
+    if (r.code === 0 && (JSON.parse(r.stdout) as { agents: unknown[] }).agents.length === n) {
+      return;
+    }
+    if (waited > timeoutMs) throw new Error(`agents never registered: ${r.stderr}`);
+    await sleep(100);
+  }
 }
