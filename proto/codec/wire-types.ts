@@ -3,7 +3,7 @@
  * the ad's optional hardware fields, and the control API (aloft.v1.Control). Plain data,
  * mapped field by field to the schemas in proto/schemas/aloft/v1/ by this folder's codecs.
  */
-import type { AgentAd } from '../agent-protocol.js';
+import type { AgentAd, TransferProgress } from '../agent-protocol.js';
 import type { AttemptKey, Failure, FailureKind } from '../attempt.js';
 import type { CleanupMode, ClusterStyle, SiteSelector } from '../plan.js';
 
@@ -112,13 +112,10 @@ export interface WorkflowStatus {
   transfers?: JobTransferView[];
 }
 
-export interface JobTransferView {
+/** A running transfer job with the progress its agent last reported. */
+export interface JobTransferView extends TransferProgress {
   job: string;
   attempt: number;
-  filesDone: number;
-  filesTotal: number;
-  bytesDone: number;
-  bytesTotal: number;
 }
 
 export interface AttemptSummaryView {

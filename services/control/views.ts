@@ -112,14 +112,7 @@ export async function workflowStatus(
     ...(view.detail !== undefined ? { detail: view.detail } : {}),
     ...(view.transfers && view.transfers.length > 0
       ? {
-          transfers: view.transfers.map((t) => ({
-            job: t.job,
-            attempt: t.attempt,
-            filesDone: t.filesDone,
-            filesTotal: t.filesTotal,
-            bytesDone: t.bytesDone,
-            bytesTotal: t.bytesTotal,
-          })),
+          transfers: view.transfers.map(({ ts: _journaled, ...t }) => t),
         }
       : {}),
   };

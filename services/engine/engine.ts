@@ -180,7 +180,7 @@ const keyString = (k: AttemptKey): string => `${k.job}\u0000${k.attempt}\u0000${
 
 /** Least time between two attempt_progress events of one job in the journal. */
 export const PROGRESS_MIN_MS = 1000;
-/** Jobs whose last progress time is remembered (older ones are forgotten). */
+/** Jobs whose latest progress is remembered (the least recently reported are forgotten). */
 const PROGRESS_KEPT = 4096;
 
 interface Assigned {
@@ -208,12 +208,13 @@ class EngineDriver implements Engine {
   private readonly early = new Map<string, AttemptResultMsg>();
   /** Sizes and checksums of produced files, from successful attempts' records. */
   private readonly produced = new Map<string, { size?: number; sha256?: string }>();
-  /** When each job's progress was last journaled (ms), for the PROGRESS_MIN_MS limit. */
-  private readonly progressAt = new Map<string, number>();
-  /** Latest progress per job of its running attempt (pruned when read after it ends). */
-  private readonly latestProgress = new Map<
+  /**
+   * Per job, its attempt's latest progress (for transfers(); pruned when read after the
+   * attempt ended) and when progress was last journaled (for the PROGRESS_MIN_MS limit).
+   */
+  private readonly progress = new Map<
     string,
-    { key: AttemptKey; progress: TransferProgress }
+    { key: AttemptKey; progress: TransferProgress; journaledAt: number }
   >();
   private readonly timers = new Set<NodeJS.Timeout>();
   private subs: Subscription[] = [];
@@ -308,12 +309,12 @@ class EngineDriver implements Engine {
 
   transfers(): JobTransfer[] {
     const out: JobTransfer[] = [];
-    if (this.latestProgress.size === 0) return out;
+    if (this.progress.size === 0) return out;
     const running = new Set(this.state.running().map((r) => keyString(r.key)));
-    for (const [job, { key, progress }] of this.latestProgress) {
+    for (const [job, { key, progress }] of this.progress) {
       const still = running.has(keyString(key));
       if (!still) {
-        this.latestProgress.delete(job); // that attempt ended: its progress is history
+        this.progress.delete(job); // that attempt ended: its progress is history
         continue;
       }
       out.push({ job, attempt: key.attempt, ...progress });
@@ -804,14 +805,19 @@ class EngineDriver implements Engine {
     const nums = [p.filesDone, p.filesTotal, p.bytesDone, p.bytesTotal];
     if (!nums.every((n) => Number.isSafeInteger(n) && n >= 0)) return false;
     // The live view (transfers()) gets every report; the journal at most one a second.
-    this.latestProgress.set(key.job, { key: { ...key }, progress: { ...p } });
     const now = Date.now();
-    if (now - (this.progressAt.get(key.job) ?? -Infinity) < PROGRESS_MIN_MS) return false;
-    this.progressAt.delete(key.job);
-    if (this.progressAt.size >= PROGRESS_KEPT) {
-      this.progressAt.delete(this.progressAt.keys().next().value!);
+    const journaledAt = this.progress.get(key.job)?.journaledAt ?? -Infinity;
+    const journal = now - journaledAt >= PROGRESS_MIN_MS;
+    this.progress.delete(key.job); // re-inserted last: the map stays in order of last report
+    if (this.progress.size >= PROGRESS_KEPT) {
+      this.progress.delete(this.progress.keys().next().value!);
     }
-    this.progressAt.set(key.job, now);
+    this.progress.set(key.job, {
+      key: { ...key },
+      progress: { ...p },
+      journaledAt: journal ? now : journaledAt,
+    });
+    if (!journal) return false;
     void this.append({
       type: 'attempt_progress',
       job: key.job,

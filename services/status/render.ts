@@ -3,6 +3,7 @@
  * per-kind table of job states and the progress of running transfer jobs. Pure string
  * building.
  */
+import type { TransferProgress } from '../../proto/agent-protocol.js';
 import { formatBytes } from '../model/index.js';
 import type { StateCounts } from './status-fold.js';
 import { JOB_STATES } from './status-fold.js';
@@ -70,13 +71,7 @@ export function skippedLinesWarning(badLines: number): string {
 
 /** Running transfers, the first few of them: a heading and a line each. */
 export function renderTransfers(
-  transfers: readonly {
-    job: string;
-    filesDone: number;
-    filesTotal: number;
-    bytesDone: number;
-    bytesTotal: number;
-  }[],
+  transfers: readonly (TransferProgress & { job: string })[],
 ): string[] {
   const out = ['transfers in progress'];
   for (const t of transfers.slice(0, TRANSFERS_SHOWN)) {

@@ -24,6 +24,7 @@
  */
 import type { RunEndState } from '../journal/events.js';
 import type { LiteEvent } from './journal-tail.js';
+import type { TransferProgress } from '../../proto/agent-protocol.js';
 import { PLANNED_JOB_KINDS, type PlannedJob, type PlannedJobKind } from '../../proto/plan.js';
 
 export type JobState = 'unready' | 'ready' | 'running' | 'retrying' | 'done' | 'failed';
@@ -40,13 +41,9 @@ export const JOB_STATES: readonly JobState[] = [
 export type StateCounts = Record<JobState, number>;
 
 /** The latest progress a running transfer job reported (attempt_progress). */
-export interface JobProgress {
+export interface JobProgress extends TransferProgress {
   job: string;
   attempt: number;
-  filesDone: number;
-  filesTotal: number;
-  bytesDone: number;
-  bytesTotal: number;
   /** When it was journaled. */
   ts: string;
 }
