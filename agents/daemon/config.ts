@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import type { Problem } from '../../lib/errors/index.js';
-import { loadConfig, type ConfigFile, type ConfigOf } from '../../lib/config/index.js';
+import { loadConfig, setTogether, type ConfigFile, type ConfigOf } from '../../lib/config/index.js';
 import { parseSizeSpec } from '../cache/index.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
@@ -137,13 +137,7 @@ export type AgentConfig = ConfigOf<AgentSchema>;
 function crossChecks(c: AgentConfig): Problem[] {
   const p: Problem[] = [];
   const where = 'agent config';
-  if ((c.natsUser === undefined) !== (c.natsPassword === undefined)) {
-    p.push({
-      where,
-      message: 'natsUser and natsPassword go together',
-      hint: 'set both or neither',
-    });
-  }
+  p.push(...setTogether(c, [['natsUser', 'natsPassword']], where));
   const auth = [c.natsUser, c.natsNkeySeedFile, c.natsToken].filter((v) => v !== undefined);
   if (auth.length > 1) {
     p.push({
@@ -151,9 +145,7 @@ function crossChecks(c: AgentConfig): Problem[] {
       message: 'give one NATS credential: natsUser/natsPassword, natsNkeySeedFile or natsToken',
     });
   }
-  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
-    p.push({ where, message: 'tlsCert and tlsKey go together', hint: 'set both or neither' });
-  }
+  p.push(...setTogether(c, [['tlsCert', 'tlsKey']], where));
   if (c.sites.includes(c.site)) {
     p.push({
       where,

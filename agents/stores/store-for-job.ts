@@ -10,27 +10,23 @@
  * states the contract: credentials always from the agent's environment, one routed store
  * per distinct set, the registry itself for a job without s3:// entries).
  */
-import { storeForRoutes, type S3Route, type StoreResolver } from '../../lib/store/index.js';
-import type { PlannedJob, StoreAccess } from '../../proto/index.js';
+import {
+  s3RouteOf,
+  storeForRoutes,
+  type S3Route,
+  type StoreResolver,
+} from '../../lib/store/index.js';
+import type { PlannedJob } from '../../proto/index.js';
 
 export { MAX_ROUTED, type StoreResolver } from '../../lib/store/index.js';
 
 const S3 = /^s3:/i;
 
-function routeOf(a: StoreAccess): S3Route {
-  return {
-    url: a.url,
-    ...(a.endpoint !== undefined ? { endpoint: a.endpoint } : {}),
-    ...(a.region !== undefined ? { region: a.region } : {}),
-    ...(a.pathStyle !== undefined ? { forcePathStyle: a.pathStyle } : {}),
-  };
-}
-
 /** The s3 routes of a job's StoreAccess entries, in a stable order. */
 export function routesOf(job: Pick<PlannedJob, 'storeAccess'>): S3Route[] {
   return (job.storeAccess ?? [])
     .filter((a) => S3.test(a.url))
-    .map(routeOf)
+    .map((a) => s3RouteOf(a.url, a))
     .sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));
 }
 

@@ -27,3 +27,4 @@ export {
   type ConfigFile,
   type LoadConfigOptions,
 } from './load-config.js';
+export { setTogether } from './cross-checks.js';

@@ -35,4 +35,4 @@ export {
   type S3Route,
 } from './s3-config.js';
 export { writeFileAtomically, isTempName, type AtomicWriteOptions } from './atomic-file.js';
-export { storeForRoutes, MAX_ROUTED, type StoreResolver } from './routed-stores.js';
+export { storeForRoutes, s3RouteOf, MAX_ROUTED, type StoreResolver } from './routed-stores.js';

@@ -33,6 +33,19 @@ function canRoute(s: Store): s is S3Store {
   return s.scheme === 's3' && typeof (s as Partial<S3Store>).withRoutes === 'function';
 }
 
+/** The route for the store at `url` with a site's S3 settings (path style under its SDK name). */
+export function s3RouteOf(
+  url: string,
+  settings: { endpoint?: string; region?: string; pathStyle?: boolean },
+): S3Route {
+  return {
+    url,
+    ...(settings.endpoint !== undefined ? { endpoint: settings.endpoint } : {}),
+    ...(settings.region !== undefined ? { region: settings.region } : {}),
+    ...(settings.pathStyle !== undefined ? { forcePathStyle: settings.pathStyle } : {}),
+  };
+}
+
 /** The resolver for URLs under `routes` (see the module header). */
 export function storeForRoutes(routes: readonly S3Route[]): StoreResolver {
   const sorted = [...routes].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));

@@ -8,6 +8,7 @@ import type { Problem } from '../../lib/errors/index.js';
 import {
   loadConfig,
   parseDuration,
+  setTogether,
   type ConfigFile,
   type ConfigOf,
   type Schema,
@@ -160,9 +161,7 @@ export type SchedulerConfig = ConfigOf<ReturnType<typeof schedulerSchema>>;
 function crossChecks(c: SchedulerConfig): Problem[] {
   const p: Problem[] = [];
   const where = 'scheduler config';
-  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
-    p.push({ where, message: 'tlsCert and tlsKey go together', hint: 'set both or neither' });
-  }
+  p.push(...setTogether(c, [['tlsCert', 'tlsKey']], where));
   if (c.tlsCa !== undefined && c.tlsCert === undefined) {
     p.push({
       where,
@@ -170,23 +169,11 @@ function crossChecks(c: SchedulerConfig): Problem[] {
       hint: 'also set tlsCert and tlsKey',
     });
   }
-  if ((c.natsUser === undefined) !== (c.natsPassword === undefined)) {
-    p.push({
-      where,
-      message: 'natsUser and natsPassword go together',
-      hint: 'set both or neither',
-    });
-  }
+  p.push(...setTogether(c, [['natsUser', 'natsPassword']], where));
   if (c.natsUser !== undefined && c.natsToken !== undefined) {
     p.push({ where, message: 'give one NATS credential: natsUser/natsPassword or natsToken' });
   }
-  if ((c.natsTlsCert === undefined) !== (c.natsTlsKey === undefined)) {
-    p.push({
-      where,
-      message: 'natsTlsCert and natsTlsKey go together',
-      hint: 'set both or neither',
-    });
-  }
+  p.push(...setTogether(c, [['natsTlsCert', 'natsTlsKey']], where));
   return p;
 }
 

@@ -8,7 +8,7 @@
  * is used, its store (from the catalog or from `storeRoot`) and, for the output site, the
  * output store. A URL is matched to the entry with the longest base URL it starts with.
  */
-import type { S3Route } from '../../lib/store/index.js';
+import { s3RouteOf, type S3Route } from '../../lib/store/index.js';
 import type { LoadedWorkflow, SiteCatalog } from '../model/index.js';
 import type { PlannedJob, StoreAccess } from './plan-types.js';
 import { ProblemList } from './problems.js';
@@ -161,15 +161,7 @@ export function siteS3Routes(
       for (const f of d.fileServers) if (S3.test(f.url)) urls.add(asBaseUrl(f.url));
     }
     if (output && output.site === site && S3.test(output.store)) urls.add(output.store);
-    for (const url of urls) {
-      if (routes.has(url)) continue;
-      routes.set(url, {
-        url,
-        ...(s3.endpoint !== undefined ? { endpoint: s3.endpoint } : {}),
-        ...(s3.region !== undefined ? { region: s3.region } : {}),
-        ...(s3.pathStyle !== undefined ? { forcePathStyle: s3.pathStyle } : {}),
-      });
-    }
+    for (const url of urls) if (!routes.has(url)) routes.set(url, s3RouteOf(url, s3));
   }
   return [...routes.values()];
 }
