@@ -29,6 +29,7 @@ export interface NatsServer {
   url: string;
   /** http://127.0.0.1:PORT of the server's monitoring endpoint. */
   monitorUrl: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -57,7 +58,9 @@ export async function startNatsServer(): Promise<NatsServer> {
       : undefined;
     const url = ports?.nats?.[0];
     const monitorUrl = ports?.monitoring?.[0];
-    if (url && monitorUrl) return { url, monitorUrl, stop: stopServer };
+    if (url && monitorUrl && child.pid !== undefined) {
+      return { url, monitorUrl, pid: child.pid, stop: stopServer };
+    }
     await sleep(20);
   }
   const log = await readFile(path.join(dir, 'server.log'), 'utf8').catch(() => '');
@@ -175,11 +178,13 @@ export interface AgentOptions {
   site: string;
   workDir: string;
   slots: number;
+  /** Attempts queued beyond the slots (`--prefetch`). */
+  prefetch: number;
   cwd: string;
   nodeArgs?: string[];
 }
 
-/** `aloft agent --nats URL --id ID --site SITE --work DIR --slots N`. */
+/** `aloft agent --nats URL --id ID --site SITE --work DIR --slots N --prefetch P`. */
 export function startAgent(o: AgentOptions): Promise<Daemon> {
   return startDaemon(
     [
@@ -189,6 +194,7 @@ export function startAgent(o: AgentOptions): Promise<Daemon> {
       '--site', o.site,
       '--work', o.workDir,
       '--slots', String(o.slots),
+      '--prefetch', String(o.prefetch),
       '--log-level', 'warn',
     ], // prettier-ignore
     /serving site/,

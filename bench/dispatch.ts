@@ -93,6 +93,7 @@ const { values } = parseArgs({
     jobs: { type: 'string', default: '10000' },
     layers: { type: 'string', default: '20' },
     slots: { type: 'string', default: '2' },
+    prefetch: { type: 'string' },
     skip: { type: 'string', default: '' },
     dir: { type: 'string', default: '.bench/dispatch' },
     'heartbeat-agents': { type: 'string', default: '1000' },
@@ -113,6 +114,14 @@ function positiveInt(flag: string, raw: string | undefined): number {
 const jobs = positiveInt('jobs', values.jobs);
 const layers = positiveInt('layers', values.layers);
 const slots = positiveInt('slots', values.slots);
+/** The agent's queue beyond its slots: one slots' worth unless told (0 turns it off). */
+const prefetch = values.prefetch === undefined ? slots : Number(values.prefetch);
+if (!Number.isInteger(prefetch) || prefetch < 0) {
+  process.stderr.write(
+    `bench/dispatch: --prefetch must be a non-negative integer, got '${values.prefetch}'\n`,
+  );
+  process.exit(2);
+}
 const hbAgents = positiveInt('heartbeat-agents', values['heartbeat-agents']);
 const hbSeconds = positiveInt('heartbeat-seconds', values['heartbeat-seconds']);
 const hbIntervalMs = positiveInt('heartbeat-interval-ms', values['heartbeat-interval-ms']);
@@ -156,6 +165,7 @@ interface ProcessCosts {
   /** submit → end deltas. */
   scheduler: CpuSample;
   agent: CpuSample;
+  nats: CpuSample;
   /** At the end, before they exit. */
   schedulerMemory: MemorySample;
   agentMemory: MemorySample;
@@ -172,7 +182,7 @@ interface Row {
 }
 
 const makeLabel = `make -j${slots}`;
-const schedulerLabel = `aloft scheduler + aloft agent --slots ${slots}`;
+const schedulerLabel = `aloft scheduler + aloft agent --slots ${slots} --prefetch ${prefetch}`;
 
 async function measureMake(dag: DagFiles): Promise<Row> {
   const make = onPath('make');
@@ -273,7 +283,8 @@ async function measureNats(dag: DagFiles, url: string): Promise<Row> {
   return withProfile({ mode: label, jobs, wallMs: r.wallMs }, runDir);
 }
 
-async function measureScheduler(dag: DagFiles, url: string): Promise<Row> {
+async function measureScheduler(dag: DagFiles, nats: NatsServer): Promise<Row> {
+  const url = nats.url;
   const label = schedulerLabel;
   const dataDir = path.join(runs, 'scheduler-data');
   let sched: Daemon | undefined;
@@ -291,6 +302,7 @@ async function measureScheduler(dag: DagFiles, url: string): Promise<Row> {
       id: 'bench-agent',
       site: DAG_SITE,
       workDir: path.join(runs, 'scheduler-agent'),
+      prefetch,
       slots,
       cwd: runs,
       nodeArgs: profArgs('agent'),
@@ -298,6 +310,7 @@ async function measureScheduler(dag: DagFiles, url: string): Promise<Row> {
     await waitForReadyAgents(s.address, 1, runs, 60_000, anyExit(s, agent));
     const s0 = cpuOf(s.pid);
     const a0 = cpuOf(agent.pid);
+    const n0 = cpuOf(nats.pid);
     const r = await control(
       s.address,
       [
@@ -315,6 +328,7 @@ async function measureScheduler(dag: DagFiles, url: string): Promise<Row> {
     const costs: ProcessCosts = {
       scheduler: cpuDelta(s0, cpuOf(s.pid)),
       agent: cpuDelta(a0, cpuOf(agent.pid)),
+      nats: cpuDelta(n0, cpuOf(nats.pid)),
       schedulerMemory: memoryOf(s.pid),
       agentMemory: memoryOf(agent.pid),
     };
@@ -475,7 +489,7 @@ function dispatchReport(rows: Row[]): string[] {
     lines.push(
       '',
       'CPU s per 1,000 jobs (utime+stime, /proc/<pid>/stat, from just before the submit until the workflow ended):',
-      `  scheduler ${per(c.scheduler.selfS)}, agent ${per(c.agent.selfS)}, the agent's child processes (launcher, jobs) ${per(c.agent.childrenS)}`,
+      `  scheduler ${per(c.scheduler.selfS)}, agent ${per(c.agent.selfS)}, the agent's child processes (launcher, jobs) ${per(c.agent.childrenS)}, nats-server ${per(c.nats.selfS)}`,
       `  RSS at the end: scheduler ${f1(c.schedulerMemory.rssMb)} MB (peak ${f1(c.schedulerMemory.peakRssMb)}), agent ${f1(c.agentMemory.rssMb)} MB (peak ${f1(c.agentMemory.peakRssMb)})`,
     );
   }
@@ -567,7 +581,7 @@ async function main(): Promise<number> {
       const nats = await startNatsServer();
       try {
         await step('nats', () => measureNats(dag, nats.url));
-        await step('scheduler', () => measureScheduler(dag, nats.url));
+        await step('scheduler', () => measureScheduler(dag, nats));
         if (wants('heartbeat')) {
           process.stderr.write(`measuring heartbeat for ${hbSeconds} s...\n`);
           hb = await measureHeartbeats(nats);

@@ -37,6 +37,12 @@ export interface AgentAd {
   state?: 'ready' | 'draining';
   /** What its input cache holds (absent = the agent has no cache). */
   cache?: CacheSummary;
+  /**
+   * Attempts it accepts beyond `slots` and queues, starting them in order as slots free
+   * (absent = 0). The broker may place that many more on it, each fitting the agent's
+   * whole capacity; see services/scheduler/agent-registry.ts.
+   */
+  prefetch?: number;
 }
 
 /** One input an agent holds in its cache, as its ad lists it. */

@@ -101,8 +101,19 @@ export type RecordIdentity = Pick<
 
 /** A record with nothing measured yet (no exit, zero usage, no files), to fill in. */
 export function emptyInvocationRecord(identity: RecordIdentity): InvocationRecord {
+  // Field by field, not `...identity`: one record per attempt, and the spread of a
+  // caller's object (any extra keys included) showed in the agent's profile.
   return {
-    ...identity,
+    job: identity.job,
+    attempt: identity.attempt,
+    agent: identity.agent,
+    site: identity.site,
+    host: identity.host,
+    user: identity.user,
+    executor: identity.executor,
+    argv: identity.argv,
+    cwd: identity.cwd,
+    start: identity.start,
     durationMs: 0,
     exitCode: null,
     signal: null,

@@ -16,8 +16,9 @@
  *   report   — AttemptResultMsg published, retransmitted every `resultRetryMs` until a
  *              ResultAck for the same key arrives, and written to the outbox unless that
  *              ack came within `resultPersistDelayMs` (see `report` for why)
- *   cleanup  — scratch removed on success, kept on failure for debugging; the input
- *              cache's pins of the attempt are released
+ *   cleanup  — scratch removed on success (an empty one is recycled: scratch-pool.ts),
+ *              kept on failure for debugging; the input cache's pins of the attempt are
+ *              released
  * Disk full (disk-full.ts): a failure from ENOSPC in stage-in, run or stage-out is
  * `infrastructure` (code ENOSPC); before reporting it the agent removes that scratch,
  * evicts every cache entry not in use and re-advertises its free disk.
@@ -27,8 +28,13 @@
  * The invocation record's `start`/`durationMs` cover the whole attempt on the agent
  * (stage-in, run and stage-out): what the attempt cost, not only the process's run time.
  *
- * Offers are rejected (with a reason) when the agent is stopping, all slots are busy, the
- * job is a `register` job (done by the submit side), the offer is malformed, or the same
+ * Prefetch: with `prefetch` N > 0 the agent also accepts up to N attempts beyond its slots;
+ * they wait in a FIFO queue (counted in `running()`, so heartbeats name them and their
+ * leases hold) and start, in order, as slots free. A kill of a queued attempt, or a stop,
+ * ends it at once as `cancelled` without creating its scratch.
+ *
+ * Offers are rejected (with a reason) when the agent is stopping, all slots and the queue
+ * are busy, the job is a `register` job (done by the submit side), the offer is malformed, or the same
  * job attempt of the same run is still running here under another epoch (jobs of
  * different workflows may share ids: each attempt's scratch is named by its epoch too,
  * which the scheduler makes unique across its workflows). A repeated offer of a running or
@@ -38,7 +44,7 @@
  * offer is delivered. The agent remembers the last FINISHED_KEPT finished attempts for
  * this (not across restarts; the scheduler's epoch fencing covers what is older).
  */
-import { mkdir, rm, rmdir, statfs } from 'node:fs/promises';
+import { mkdir, rm, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AloftError } from '../../lib/errors/index.js';
@@ -80,6 +86,7 @@ import { classifyRunFailure, isDiskFull } from './disk-full.js';
 import { createOutbox, keyId, type Outbox } from './outbox.js';
 import { failureOf, inputsOf, outputsOf, stageIn, stageOut } from './staging.js';
 import { storeForJob } from '../stores/index.js';
+import { ScratchPool } from './scratch-pool.js';
 
 /** The executors an agent uses, by role. Any may be replaced (tests, other runtimes). */
 export interface AgentExecutors {
@@ -103,6 +110,14 @@ export interface AgentOptions {
   workDir: string;
   /** Attempts run at once. */
   slots: number;
+  /**
+   * Attempts accepted beyond `slots` that wait here, in order, for a slot (default 0).
+   * With a queue the next attempt starts the moment a slot frees instead of one round trip
+   * to the scheduler later — what keeps a slot busy with jobs of a few milliseconds. The
+   * cost: a queued attempt is committed to this agent while another may have gone idle,
+   * so keep it small (the slots' worth at most) and at 0 for long jobs.
+   */
+  prefetch?: number;
   logger?: Logger;
   executors?: Partial<AgentExecutors>;
   /** Result retransmission period until acknowledged (default 2000 ms). */
@@ -131,6 +146,14 @@ export interface AgentOptions {
    * is sent when the interval is over, if the job still runs.
    */
   progressIntervalMs?: number;
+  /**
+   * Send an attempt's AttemptStartedMsg only once it has run this long (default 0: at
+   * once). The scheduler journals the attempt as started when the offer is accepted and
+   * learns what runs from heartbeats; this message is for watchers and logs, and an
+   * attempt done sooner says everything in its result — for jobs of milliseconds it is
+   * one message per job saved.
+   */
+  startedNoticeMs?: number;
 }
 
 export interface Agent {
@@ -172,7 +195,10 @@ interface Active {
   key: AttemptKey;
   offer: Offer;
   abort: AbortController;
+  /** Settles when the attempt has reported (a queued one: once started and reported). */
   done: Promise<void>;
+  /** Set while it waits in the queue: starts it (once). */
+  start?: () => void;
 }
 
 interface Pending {
@@ -212,44 +238,20 @@ export function runtimeLimitMs(job: PlannedJob): number | undefined {
   return undefined;
 }
 
-/**
- * An empty directory at `dir` (whose parent exists). The usual case — nothing there — costs
- * one mkdir; only a leftover from an earlier try of the same attempt is removed first.
- */
-async function freshDir(dir: string): Promise<void> {
-  try {
-    await mkdir(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir);
-  }
-}
-
-/**
- * Remove a scratch directory. Most attempts leave it empty (the launcher drops empty log
- * files), so one rmdir usually does; anything else gets the recursive removal.
- */
-async function removeDir(dir: string): Promise<void> {
-  try {
-    await rmdir(dir);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 export function createAgent(opts: AgentOptions): Agent {
   const id = subjectToken('agent id', opts.id);
   const { transport, site } = opts;
   const workDir = path.resolve(opts.workDir);
   const scratchRoot = path.join(workDir, 'scratch');
+  const scratchPool = new ScratchPool(
+    path.join(workDir, '.scratch-pool'),
+    2 * (opts.slots + (opts.prefetch ?? 0)) + 2,
+  );
   const logger = (opts.logger ?? silentLogger).child({ component: 'agent', agent: id });
   const retryMs = opts.resultRetryMs ?? 2000;
   const persistDelayMs = opts.resultPersistDelayMs ?? 250;
   const progressIntervalMs = opts.progressIntervalMs ?? 2000;
+  const startedNoticeMs = opts.startedNoticeMs ?? 0;
   const host = os.hostname();
   let user = process.env['USER'] ?? 'unknown';
   try {
@@ -301,7 +303,11 @@ export function createAgent(opts: AgentOptions): Agent {
     }
   }
 
+  const prefetch = opts.prefetch ?? 0;
+  /** Attempts accepted here, running or queued (by keyId). */
   const active = new Map<string, Active>();
+  /** The queued ones, in the order they start. */
+  const queue: Active[] = [];
   const pending = new Map<string, Pending>();
   /** Keys of attempts that finished here, oldest first (at most FINISHED_KEPT). */
   const finished = new Set<string>();
@@ -445,12 +451,19 @@ export function createAgent(opts: AgentOptions): Agent {
       };
     }
     const started: AttemptStartedMsg = { key: a.key, agent: id, site, host };
-    publish(subjects.attemptStarted(id), started);
+    let notice: NodeJS.Timeout | undefined;
+    if (startedNoticeMs <= 0) publish(subjects.attemptStarted(id), started);
+    else {
+      notice = setTimeout(() => publish(subjects.attemptStarted(id), started), startedNoticeMs);
+      notice.unref();
+    }
     const progress = progressReporter(started);
     const limit = runtimeLimitMs(job);
-    const timeout = new AbortController();
+    // Without a runtime limit the attempt's own signal is the whole story (no second
+    // controller and no AbortSignal.any per attempt).
+    const timeout = limit === undefined ? undefined : new AbortController();
     const timer =
-      limit === undefined
+      timeout === undefined
         ? undefined
         : setTimeout(
             () =>
@@ -459,7 +472,7 @@ export function createAgent(opts: AgentOptions): Agent {
               ),
             limit,
           );
-    const signal = AbortSignal.any([a.abort.signal, timeout.signal]);
+    const signal = timeout ? AbortSignal.any([a.abort.signal, timeout.signal]) : a.abort.signal;
     try {
       const out = await executor.run({
         job,
@@ -472,12 +485,13 @@ export function createAgent(opts: AgentOptions): Agent {
         progress: progress.report,
       });
       mergeRun(rec, out);
-      const timedOut = timeout.signal.aborted;
+      const timedOut = timeout?.signal.aborted ?? false;
       return out.failure ? { failure: out.failure, timedOut } : { timedOut };
     } catch (e) {
-      return { failure: failureOf(e, job.id), timedOut: timeout.signal.aborted };
+      return { failure: failureOf(e, job.id), timedOut: timeout?.signal.aborted ?? false };
     } finally {
       if (timer) clearTimeout(timer);
+      if (notice) clearTimeout(notice);
       progress.stop();
     }
   }
@@ -532,9 +546,10 @@ export function createAgent(opts: AgentOptions): Agent {
     let timedOut = false;
     let releaseInputs: (() => void) | undefined;
     try {
-      // prepare
+      // prepare (a queued attempt killed before its start ends here, nothing created)
+      signal.throwIfAborted();
       await removing.get(scratch);
-      await freshDir(scratch);
+      await scratchPool.fresh(scratch);
       // stageIn
       // The job's view of its stores (its StoreAccess over this agent's environment).
       const stores = storeForJob(job);
@@ -586,7 +601,8 @@ export function createAgent(opts: AgentOptions): Agent {
     report({ key: a.key, agent: id, outcome }, a);
     // cleanup (after the slot is free; stop() waits for it)
     if (!failure) {
-      const removal = removeDir(scratch)
+      const removal = scratchPool
+        .release(scratch)
         .catch((e: unknown) => logger.warn({ err: e, scratch }, 'scratch cleanup failed'))
         .finally(() => {
           if (removing.get(scratch) === removal) removing.delete(scratch);
@@ -622,12 +638,14 @@ export function createAgent(opts: AgentOptions): Agent {
     active.delete(keyId(a.key));
     rememberFinished(keyId(a.key));
     logger.debug({ key: keyId(a.key), ok: msg.outcome.ok }, 'attempt finished');
+    // The freed slot takes the next queued attempt before the result goes out.
+    startQueued();
     sendPending(msg);
   }
 
   // ---- offers and kills ----------------------------------------------------------------
 
-  function decide(offer: Offer): OfferReply & { start?: boolean } {
+  function decide(offer: Offer): OfferReply & { start?: 'now' | 'queue' } {
     if (!keyOk(offer?.key) || typeof offer.job?.id !== 'string') {
       return { accepted: false, reason: 'malformed offer: key or job missing' };
     }
@@ -679,13 +697,16 @@ export function createAgent(opts: AgentOptions): Agent {
         };
       }
     }
-    if (active.size >= opts.slots) {
-      return {
-        accepted: false,
-        reason: `no free slot on agent ${id} (${active.size}/${opts.slots} busy)`,
-      };
-    }
-    return { accepted: true, start: true };
+    const runningNow = active.size - queue.length;
+    if (runningNow < opts.slots) return { accepted: true, start: 'now' };
+    if (queue.length < prefetch) return { accepted: true, start: 'queue' };
+    return {
+      accepted: false,
+      reason:
+        prefetch > 0
+          ? `no free slot on agent ${id} (${runningNow}/${opts.slots} busy, ${queue.length}/${prefetch} queued)`
+          : `no free slot on agent ${id} (${runningNow}/${opts.slots} busy)`,
+    };
   }
 
   function onOffer(offer: Offer, reply?: (d: unknown) => void): void {
@@ -702,10 +723,40 @@ export function createAgent(opts: AgentOptions): Agent {
       done: Promise.resolve(),
     };
     active.set(keyId(offer.key), a);
-    a.done = execute(a).catch((e: unknown) => {
+    if (start === 'now') {
+      a.done = launch(a);
+      return;
+    }
+    a.done = new Promise<void>((resolve) => {
+      a.start = () => {
+        a.start = undefined;
+        resolve(launch(a));
+      };
+    });
+    queue.push(a);
+  }
+
+  function launch(a: Active): Promise<void> {
+    return execute(a).catch((e: unknown) => {
       logger.error({ err: e, key: keyId(a.key) }, 'attempt crashed');
       active.delete(keyId(a.key));
+      startQueued();
     });
+  }
+
+  /** Start queued attempts while slots are free (after an attempt reported). */
+  function startQueued(): void {
+    while (queue.length > 0 && active.size - queue.length < opts.slots) {
+      queue.shift()!.start?.();
+    }
+  }
+
+  /** Take an attempt out of the queue and start it now (it ends at once when aborted). */
+  function unqueue(a: Active): void {
+    const i = queue.indexOf(a);
+    if (i < 0) return;
+    queue.splice(i, 1);
+    a.start?.();
   }
 
   function onKill(msg: KillMsg): void {
@@ -716,6 +767,7 @@ export function createAgent(opts: AgentOptions): Agent {
       return;
     }
     a.abort.abort(cancelled(`attempt cancelled: ${msg.reason || 'kill requested'}`));
+    if (a.start) unqueue(a);
   }
 
   async function advertise(signal?: AbortSignal): Promise<void> {
@@ -745,6 +797,7 @@ export function createAgent(opts: AgentOptions): Agent {
       ],
       labels: opts.labels ?? {},
       ...(cache ? { cache: cache.summary() } : {}),
+      ...(prefetch > 0 ? { prefetch } : {}),
     };
     if (opts.describe) {
       try {
@@ -764,6 +817,16 @@ export function createAgent(opts: AgentOptions): Agent {
         return;
       }
       state = 'stopping';
+      // Queued attempts never started: handed back at once, so the scheduler can place
+      // them elsewhere while the running ones finish.
+      for (const a of [...queue]) {
+        a.abort.abort(
+          cancelled(
+            `agent ${id} is ${draining ? 'draining' : 'stopping'}: queued attempt handed back`,
+          ),
+        );
+        unqueue(a);
+      }
       const graceMs = options.graceMs ?? 0;
       const all = (): Promise<unknown> => Promise.all([...active.values()].map((a) => a.done));
       if (active.size > 0 && graceMs > 0) {
@@ -812,7 +875,14 @@ export function createAgent(opts: AgentOptions): Agent {
           message: `must be a positive integer, got ${opts.slots}`,
         });
       }
+      if (!Number.isInteger(prefetch) || prefetch < 0) {
+        throw AloftError.invalid({
+          where: `agent ${id}: prefetch`,
+          message: `must be a non-negative integer, got ${prefetch}`,
+        });
+      }
       await mkdir(scratchRoot, { recursive: true });
+      await scratchPool.start();
       await cache?.start();
       const ob = createOutbox(path.join(workDir, 'outbox'), logger);
       await mkdir(ob.dir, { recursive: true });

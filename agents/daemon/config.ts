@@ -70,6 +70,13 @@ export function agentSchema(host = os.hostname(), cores = os.availableParallelis
       doc: 'work directory (scratch, outbox)',
     },
     slots: { type: 'integer', min: 1, max: 4096, default: cores, doc: 'attempts run at once' },
+    prefetch: {
+      type: 'integer',
+      min: 0,
+      max: 4096,
+      default: 0,
+      doc: 'attempts accepted beyond the slots, queued to start the moment a slot frees (for jobs of seconds or less)',
+    },
     cacheDir: {
       type: 'path',
       doc: 'input cache directory (default: <work dir>/cache)',

@@ -29,6 +29,9 @@ import {
 } from './probe.js';
 
 /** What the daemon needs of its transport (NatsTransport has it all). */
+
+/** A daemon's attempts send AttemptStartedMsg after running this long (agent.ts). */
+const STARTED_NOTICE_MS = 1000;
 export type DaemonTransport = Transport & Pick<NatsTransport, 'onStatus' | 'isConnected' | 'flush'>;
 
 export interface AgentDaemonOptions {
@@ -85,10 +88,13 @@ export function createAgentDaemon(o: AgentDaemonOptions): AgentDaemon {
     transport,
     workDir: config.workDir,
     slots: config.slots,
+    prefetch: config.prefetch,
     labels: config.labels,
     logger: o.logger,
     executors,
     ...(o.resultRetryMs !== undefined ? { resultRetryMs: o.resultRetryMs } : {}),
+    // Attempts of under a second announce nothing but their result (see startedNoticeMs).
+    startedNoticeMs: STARTED_NOTICE_MS,
     cache: {
       ...(config.cacheDir !== undefined ? { dir: config.cacheDir } : {}),
       // Checked by the config loader; a bad value cannot reach here.
@@ -170,7 +176,7 @@ export function createAgentDaemon(o: AgentDaemonOptions): AgentDaemon {
       });
       heartbeater.start();
       logger.info(
-        { ...system, slots: config.slots, diskFreeMb: lastDisk?.freeMb },
+        { ...system, slots: config.slots, prefetch: config.prefetch, diskFreeMb: lastDisk?.freeMb },
         'agent daemon started',
       );
     },

@@ -70,6 +70,7 @@ export function agentAdOut(p: Problems, a: WireAgentAd, path = ''): v1.IAgentAd 
   if (a.cacheBytes !== undefined) o.cacheBytes = toUint(p, `${path}cacheBytes`, a.cacheBytes, 64);
   if (a.state !== undefined) o.draining = a.state === 'draining';
   if (a.cache !== undefined) o.cache = cacheSummaryOut(p, a.cache, `${path}cache`);
+  if (a.prefetch !== undefined) o.prefetch = toUint(p, `${path}prefetch`, a.prefetch, 32);
   return o;
 }
 
@@ -92,6 +93,7 @@ export function agentAdIn(p: Problems, a: v1.IAgentAd, path = ''): WireAgentAd {
   if (present(a.cacheBytes)) o.cacheBytes = fromInt64(p, `${path}cacheBytes`, a.cacheBytes);
   if (present(a.draining)) o.state = a.draining ? 'draining' : 'ready';
   if (present(a.cache)) o.cache = cacheSummaryIn(p, a.cache, `${path}cache`);
+  if (present(a.prefetch)) o.prefetch = a.prefetch;
   return o;
 }
 

@@ -1649,6 +1649,9 @@ export namespace aloft {
 
             /** AgentAd cache */
             cache?: (aloft.v1.ICacheSummary|null);
+
+            /** AgentAd prefetch */
+            prefetch?: (number|null);
         }
 
         /** Represents an AgentAd. */
@@ -1707,6 +1710,9 @@ export namespace aloft {
 
             /** AgentAd cache. */
             public cache?: (aloft.v1.ICacheSummary|null);
+
+            /** AgentAd prefetch. */
+            public prefetch?: (number|null);
 
             /**
              * Encodes the specified AgentAd message. Does not implicitly {@link aloft.v1.AgentAd.verify|verify} messages.

@@ -2708,6 +2708,7 @@ export const aloft = $root.aloft = (() => {
             AgentAd.prototype.cacheBytes = null;
             AgentAd.prototype.draining = null;
             AgentAd.prototype.cache = null;
+            AgentAd.prototype.prefetch = null;
 
             let $oneOfFields;
 
@@ -2738,6 +2739,12 @@ export const aloft = $root.aloft = (() => {
             // Virtual OneOf for proto3 optional field
             Object.defineProperty(AgentAd.prototype, "_draining", {
                 get: $util.oneOfGetter($oneOfFields = ["draining"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            Object.defineProperty(AgentAd.prototype, "_prefetch", {
+                get: $util.oneOfGetter($oneOfFields = ["prefetch"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2783,6 +2790,8 @@ export const aloft = $root.aloft = (() => {
                     writer.uint32(120).bool(message.draining);
                 if (message.cache != null && Object.hasOwnProperty.call(message, "cache"))
                     $root.aloft.v1.CacheSummary.encode(message.cache, writer.uint32(130).fork(), q + 1).ldelim();
+                if (message.prefetch != null && Object.hasOwnProperty.call(message, "prefetch"))
+                    writer.uint32(136).uint32(message.prefetch);
                 return writer;
             };
 
@@ -2902,6 +2911,10 @@ export const aloft = $root.aloft = (() => {
                         }
                     case 16: {
                             message.cache = $root.aloft.v1.CacheSummary.decode(reader, reader.uint32(), undefined, long + 1);
+                            break;
+                        }
+                    case 17: {
+                            message.prefetch = reader.uint32();
                             break;
                         }
                     default:

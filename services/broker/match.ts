@@ -48,6 +48,12 @@ export interface MatchSnapshot {
    * other agent fits the job in this pass.
    */
   avoid?: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Stop once no ready agent has a free slot: the jobs not looked at yet are returned in
+   * `unexamined` (no idle reason worked out for them). For placement, which needs only the
+   * assignments; `analyze` leaves it off to get a reason for every idle job.
+   */
+  untilFull?: boolean;
 }
 
 export interface Assignment {
@@ -73,6 +79,8 @@ export interface IdleJob {
 export interface MatchResult {
   assignments: Assignment[];
   idle: IdleJob[];
+  /** With `untilFull`: the jobs after the point where every slot was taken, in order. */
+  unexamined?: PlannedJob[];
 }
 
 /**
@@ -142,6 +150,8 @@ export function match(snapshot: MatchSnapshot): MatchResult {
   const indexById = new Map<string, number>();
   const bySite = new Map<string, number[]>();
 
+  /** Free slots of ready agents in all (untilFull stops at 0). */
+  let slotsLeft = 0;
   const order = agents.map((_, i) => i);
   order.sort((a, b) => {
     const x = agents[a]!.ad.agent;
@@ -160,6 +170,7 @@ export function match(snapshot: MatchSnapshot): MatchResult {
     freeDisk[i] = a.ad.diskFreeMb - a.inUse.diskMb;
     freeGpus[i] = (a.ad.gpus ?? 0) - a.inUse.gpus;
     if (a.state !== 'ready') continue;
+    slotsLeft += Math.max(0, freeSlots[i]!);
     for (const site of sitesOf(a.ad)) {
       let list = bySite.get(site);
       if (!list) bySite.set(site, (list = []));
@@ -275,7 +286,12 @@ export function match(snapshot: MatchSnapshot): MatchResult {
   const assignments: Assignment[] = [];
   const idle: IdleJob[] = [];
 
-  for (const job of snapshot.jobs) {
+  const jobs = snapshot.jobs;
+  for (let j = 0; j < jobs.length; j++) {
+    if (snapshot.untilFull && slotsLeft <= 0) {
+      return { assignments, idle, unexamined: jobs.slice(j) };
+    }
+    const job = jobs[j]!;
     const req = cachedRequirements(job);
     if (req instanceof AloftError) {
       idle.push({
@@ -329,6 +345,7 @@ export function match(snapshot: MatchSnapshot): MatchResult {
     }
     freeSlots[chosen]!--;
     slotsInUse[chosen]!++;
+    slotsLeft--;
     freeCores[chosen]! -= req.cores;
     freeMem[chosen]! -= req.memoryMb;
     freeDisk[chosen]! -= req.diskMb;

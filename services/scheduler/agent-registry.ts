@@ -7,6 +7,12 @@
  *
  * It is also the Placement the engines use: `assign` runs the broker's `match` over the
  * registry snapshot and reserves what it assigns; the engines release each reservation.
+ * Agents that advertise `prefetch` N also take queued reservations: once no agent has a
+ * free slot for a job, a second match places it in the queue of an agent with room (at
+ * most N attempts, together at most the agent's whole capacity — a queued attempt must be
+ * able to run there once it is alone). Queued reservations hold no slot or resources; as
+ * the agent starts its queue in order when a slot frees, releasing a running reservation
+ * promotes the oldest queued ones that now fit, mirroring it.
  * It keeps the broker's CacheIndex (data locality) from the agents' ads: each ad's cache
  * summary replaces what was known of that agent's cache (by the URLs of its entries).
  * Pure bookkeeping: no I/O, no timers (the scheduler calls `sweep`).
@@ -21,6 +27,8 @@ import {
   type AgentFailureEvent,
   type AgentState,
   type AgentView,
+  type Assignment,
+  type MatchResult,
   type QuarantineOptions,
   type ResourceUse,
 } from '../broker/index.js';
@@ -75,6 +83,9 @@ interface Entry {
   lastSeen: number;
   slotsInUse: number;
   inUse: ResourceUse;
+  /** Queued reservations (prefetch), oldest first, and what they will use together. */
+  queued: PlannedJob[];
+  queuedUse: ResourceUse;
   coolUntil: number;
   draining: boolean;
   running: AttemptKey[];
@@ -88,7 +99,7 @@ export interface AgentReport {
   /** When the heartbeat arrived (monotonic ms). */
   at: number;
   leaseMs: number;
-  /** Attempts (offered or running) reserved on it now. */
+  /** Attempts (offered, queued or running) reserved on it now. */
   slotsInUse: number;
   running: readonly AttemptKey[];
 }
@@ -108,6 +119,28 @@ function useOf(job: PlannedJob): ResourceUse {
   } catch {
     return NO_USE;
   }
+}
+
+/** `a` plus `sign` times `b`, never below 0. */
+function addUse(a: ResourceUse, b: ResourceUse, sign: 1 | -1): ResourceUse {
+  return {
+    cores: Math.max(0, a.cores + sign * b.cores),
+    memoryMb: Math.max(0, a.memoryMb + sign * b.memoryMb),
+    diskMb: Math.max(0, a.diskMb + sign * b.diskMb),
+    gpus: Math.max(0, a.gpus + sign * b.gpus),
+  };
+}
+
+/** Whether `u` fits what the agent has free now (its ad less its running reservations). */
+function capacityFree(e: Entry, u: ResourceUse): boolean {
+  const ad = e.ad;
+  if (!ad) return false;
+  return (
+    e.inUse.cores + u.cores <= ad.cores &&
+    e.inUse.memoryMb + u.memoryMb <= ad.memoryMb &&
+    e.inUse.diskMb + u.diskMb <= ad.diskFreeMb &&
+    e.inUse.gpus + u.gpus <= (ad.gpus ?? 0)
+  );
 }
 
 export class AgentRegistry implements Placement {
@@ -150,6 +183,8 @@ export class AgentRegistry implements Placement {
         lastSeen: now,
         slotsInUse: 0,
         inUse: { ...NO_USE },
+        queued: [],
+        queuedUse: { ...NO_USE },
         coolUntil: 0,
         draining: false,
         running: [],
@@ -222,12 +257,13 @@ export class AgentRegistry implements Placement {
   reports(): AgentReport[] {
     const out: AgentReport[] = [];
     for (const [agent, e] of this.agents) {
-      if (e.state === 'lost' || e.slotsInUse === 0 || e.heartbeatAt === undefined) continue;
+      const held = e.slotsInUse + e.queued.length;
+      if (e.state === 'lost' || held === 0 || e.heartbeatAt === undefined) continue;
       out.push({
         agent,
         at: e.heartbeatAt,
         leaseMs: this.leaseOf(e.ad?.site),
-        slotsInUse: e.slotsInUse,
+        slotsInUse: held,
         running: e.running,
       });
     }
@@ -361,35 +397,92 @@ export class AgentRegistry implements Placement {
       agents,
       throttles,
       cache: this.cache,
+      untilFull: true,
       ...(avoid ? { avoid } : {}),
     });
     for (const a of result.assignments) this.reserve(a.agent, a.job);
+    const queued = this.assignQueues(agents, result, throttles, avoid);
+    return queued.length === 0 ? result.assignments : [...result.assignments, ...queued];
+  }
+
+  /**
+   * The prefetch pass: jobs left waiting only for a free slot, matched against the room in
+   * the agents' queues (each queue seen as an agent with `prefetch` slots and its whole
+   * capacity less what is queued there), in dispatch order, under the same throttles.
+   */
+  private assignQueues(
+    agents: readonly AgentView[],
+    first: MatchResult,
+    throttles: { limits: Readonly<Record<string, number>>; running: Record<string, number> },
+    avoid: Map<string, ReadonlySet<string>> | undefined,
+  ): Assignment[] {
+    const queues: AgentView[] = [];
+    for (const v of agents) {
+      const e = this.agents.get(v.ad.agent);
+      const room = (v.ad.prefetch ?? 0) - (e?.queued.length ?? 0);
+      if (!e || room <= 0 || v.state !== 'ready') continue;
+      queues.push({
+        ...v,
+        ad: { ...v.ad, slots: v.ad.prefetch ?? 0 },
+        slotsInUse: e.queued.length,
+        inUse: { ...e.queuedUse },
+      });
+    }
+    if (queues.length === 0) return [];
+    const waiting = first.idle.filter((i) => i.reason.kind === 'busy').map((i) => i.job);
+    if (first.unexamined) waiting.push(...first.unexamined);
+    if (waiting.length === 0) return [];
+    const running = { ...throttles.running };
+    for (const a of first.assignments) {
+      const cat = a.job.category;
+      if (cat !== undefined) running[cat] = (running[cat] ?? 0) + 1;
+    }
+    const result = match({
+      jobs: waiting,
+      agents: queues,
+      throttles: { limits: throttles.limits, running },
+      cache: this.cache,
+      untilFull: true,
+      ...(avoid ? { avoid } : {}),
+    });
+    for (const a of result.assignments) this.enqueue(a.agent, a.job);
     return result.assignments;
+  }
+
+  private enqueue(agent: string, job: PlannedJob): void {
+    const e = this.entry(agent);
+    e.queued.push(job);
+    e.queuedUse = addUse(e.queuedUse, useOf(job), 1);
   }
 
   reserve(agent: string, job: PlannedJob): void {
     const e = this.entry(agent);
-    const u = useOf(job);
     e.slotsInUse++;
-    e.inUse = {
-      cores: e.inUse.cores + u.cores,
-      memoryMb: e.inUse.memoryMb + u.memoryMb,
-      diskMb: e.inUse.diskMb + u.diskMb,
-      gpus: e.inUse.gpus + u.gpus,
-    };
+    e.inUse = addUse(e.inUse, useOf(job), 1);
   }
 
   release(agent: string, job: PlannedJob): void {
     const e = this.agents.get(agent);
     if (!e) return;
-    const u = useOf(job);
+    const q = e.queued.indexOf(job);
+    if (q >= 0) {
+      // Ended while queued (killed, rejected, lost): it never held a slot.
+      e.queued.splice(q, 1);
+      e.queuedUse = addUse(e.queuedUse, useOf(job), -1);
+      return;
+    }
     e.slotsInUse = Math.max(0, e.slotsInUse - 1);
-    e.inUse = {
-      cores: Math.max(0, e.inUse.cores - u.cores),
-      memoryMb: Math.max(0, e.inUse.memoryMb - u.memoryMb),
-      diskMb: Math.max(0, e.inUse.diskMb - u.diskMb),
-      gpus: Math.max(0, e.inUse.gpus - u.gpus),
-    };
+    e.inUse = addUse(e.inUse, useOf(job), -1);
+    // The agent starts its queue in order as slots free: so does the accounting.
+    while (e.queued.length > 0 && e.ad && e.slotsInUse < e.ad.slots) {
+      const next = e.queued[0]!;
+      const u = useOf(next);
+      if (!capacityFree(e, u)) break;
+      e.queued.shift();
+      e.queuedUse = addUse(e.queuedUse, u, -1);
+      e.slotsInUse++;
+      e.inUse = addUse(e.inUse, u, 1);
+    }
   }
 
   cool(agent: string, ms: number): void {
