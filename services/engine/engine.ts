@@ -222,6 +222,7 @@ class EngineDriver implements Engine {
   private ended = false;
   private pumping = false;
   private pumpAgain = false;
+  private pumpScheduled = false;
   private resolveEnd: (s: RunEndState) => void = () => undefined;
   private rejectEnd: (e: unknown) => void = () => undefined;
   private stopWaiter: (() => void) | null = null;
@@ -890,8 +891,22 @@ class EngineDriver implements Engine {
       }
     }
     if (then && last) last.then(then, () => undefined);
-    this.pump();
+    this.pumpSoon();
     this.checkEnd();
+  }
+
+  /**
+   * Pump once at the end of this event-loop turn: results arrive in batches (one socket
+   * read, one batched message), and one placement pass for all of them costs one scan of
+   * the ready jobs instead of one per result.
+   */
+  private pumpSoon(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.guard(() => this.pump());
+    });
   }
 
   private ack(agentId: string, key: AttemptKey): void {

@@ -10,7 +10,8 @@
  *   `append` calls is the order in the file, and resolves only once the record is on disk
  *   (fdatasync). Appends that arrive while a write+sync is in flight are batched into the
  *   next single write+sync (group commit), so thousands of appends per second cost a
- *   handful of syncs.
+ *   handful of syncs; the first batch after an idle moment starts at the end of the
+ *   event-loop turn of its first append, so one turn's appends share it.
  * - `close` flushes everything appended and closes the file; later appends are rejected.
  */
 import { promises as fsp } from 'node:fs';
@@ -178,6 +179,11 @@ class FileJournal implements Journal {
   /** Write and sync batches until nothing is pending. One loop runs at a time. */
   private async drain(): Promise<void> {
     try {
+      // The first batch waits for the end of this event-loop turn: everything appended
+      // while handling one batch of incoming messages (a result's attempt_finished and
+      // decision, the next offers' attempt_started, ...) goes in one write and one sync,
+      // not the first append alone and the rest in a second.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
