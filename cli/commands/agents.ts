@@ -39,7 +39,8 @@ function table(reply: ListAgentsReply): string {
     String(a.ad.cores),
     `${a.ad.memoryMb} MB`,
     formatMb(a.ad.diskFreeMb),
-    `${a.slotsInUse}/${a.ad.slots}`,
+    // Slots in use of slots, then the queue when the agent has one: "2/2 +1q".
+    `${a.slotsInUse}/${a.ad.slots}${a.ad.prefetch ? ` +${a.queued}q` : ''}`,
     age(a.heartbeatAgeMs),
     a.state,
   ]);

@@ -431,6 +431,7 @@ function agentStatusOut(p: Problems, path: string, a: AgentStatus): v1.IAgentSta
     ad: agentAdOut(p, a.ad, `${path}.ad.`),
     state: AGENT_STATE.encode(p, `${path}.state`, a.state),
     slotsInUse: toUint(p, `${path}.slotsInUse`, a.slotsInUse, 32),
+    queued: toUint(p, `${path}.queued`, a.queued, 32),
     heartbeatAgeMs: a.heartbeatAgeMs,
     running: a.running.map((k, i) => keyOut(p, `${path}.running[${i}]`, k)),
   };
@@ -442,6 +443,7 @@ function agentStatusIn(p: Problems, path: string, m: v1.IAgentStatus): AgentStat
     ad: agentAdIn(p, m.ad ?? {}, `${path}.ad.`),
     state: AGENT_STATE.decode(p, `${path}.state`, m.state),
     slotsInUse: m.slotsInUse ?? 0,
+    queued: m.queued ?? 0,
     heartbeatAgeMs: m.heartbeatAgeMs ?? 0,
     running: (m.running ?? []).map((k, i) => keyIn(p, `${path}.running[${i}]`, k)),
   };

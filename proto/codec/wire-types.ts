@@ -209,6 +209,8 @@ export interface AgentStatus {
   ad: WireAgentAd;
   state: AgentState;
   slotsInUse: number;
+  /** Attempts reserved in its queue (ad.prefetch > 0), waiting for a slot. */
+  queued: number;
   /** Age of the latest heartbeat on the scheduler's clock, ms. */
   heartbeatAgeMs: number;
   running: AttemptKey[];

@@ -3614,6 +3614,9 @@ export namespace aloft {
 
             /** AgentStatus running */
             running?: (aloft.v1.IAttemptKey[]|null);
+
+            /** AgentStatus queued */
+            queued?: (number|null);
         }
 
         /** Represents an AgentStatus. */
@@ -3639,6 +3642,9 @@ export namespace aloft {
 
             /** AgentStatus running. */
             public running: aloft.v1.IAttemptKey[];
+
+            /** AgentStatus queued. */
+            public queued: number;
 
             /**
              * Encodes the specified AgentStatus message. Does not implicitly {@link aloft.v1.AgentStatus.verify|verify} messages.

@@ -6059,6 +6059,7 @@ export const aloft = $root.aloft = (() => {
             AgentStatus.prototype.slotsInUse = 0;
             AgentStatus.prototype.heartbeatAgeMs = 0;
             AgentStatus.prototype.running = $util.emptyArray;
+            AgentStatus.prototype.queued = 0;
 
             AgentStatus.encode = function encode(message, writer, q) {
                 if (!writer)
@@ -6078,6 +6079,8 @@ export const aloft = $root.aloft = (() => {
                 if (message.running != null && message.running.length)
                     for (let i = 0; i < message.running.length; ++i)
                         $root.aloft.v1.AttemptKey.encode(message.running[i], writer.uint32(42).fork(), q + 1).ldelim();
+                if (message.queued != null && Object.hasOwnProperty.call(message, "queued"))
+                    writer.uint32(48).uint32(message.queued);
                 return writer;
             };
 
@@ -6124,6 +6127,10 @@ export const aloft = $root.aloft = (() => {
                             if (!(message.running && message.running.length))
                                 message.running = [];
                             message.running.push($root.aloft.v1.AttemptKey.decode(reader, reader.uint32(), undefined, long + 1));
+                            break;
+                        }
+                    case 6: {
+                            message.queued = reader.uint32();
                             break;
                         }
                     default:

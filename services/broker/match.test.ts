@@ -634,3 +634,128 @@ describe('explainIdle', () => {
     expect(formatMb(65536)).toBe('64 GB');
   });
 });
+
+describe('match: untilFull', () => {
+  const ids = (js: readonly PlannedJob[] | undefined): string[] | undefined => js?.map((j) => j.id);
+  const pairs = (r: ReturnType<typeof match>): string[] =>
+    r.assignments.map((a) => `${a.job.id}@${a.agent}`);
+
+  it('stops once every ready slot is taken: the rest come back unexamined, in order', () => {
+    const agents = [agent('a1', { slots: 1 }), agent('a2', { slots: 3 }, { slotsInUse: 1 })];
+    const jobs = [
+      job('nowhere', { site: 'moon' }),
+      job('j1'),
+      job('j2'),
+      job('j3'),
+      job('j4'),
+      job('j5'),
+    ];
+    const full = match({ jobs, agents });
+    const short = match({ jobs, agents, untilFull: true });
+    expect(pairs(short)).toEqual(pairs(full));
+    expect(pairs(short)).toEqual(['j1@a1', 'j2@a2', 'j3@a2']);
+    // Jobs looked at before the stop keep their reasons; the rest are the same objects.
+    expect(short.idle).toEqual([full.idle[0]]);
+    expect(short.idle[0]!.reason.kind).toBe('no-match');
+    expect(short.unexamined).toEqual([jobs[4], jobs[5]]);
+    expect(short.unexamined![0]).toBe(jobs[4]);
+    // Without it every job is examined and nothing is left unexamined.
+    expect(full.unexamined).toBeUndefined();
+    expect(full.idle.map((i) => [i.job.id, i.reason.kind])).toEqual([
+      ['nowhere', 'no-match'],
+      ['j4', 'busy'],
+      ['j5', 'busy'],
+    ]);
+  });
+
+  it('goes on while a slot is free, even when resources ran out', () => {
+    const agents = [agent('a1', { slots: 10, cores: 2 })];
+    const jobs = ['x', 'y', 'z'].map((id) => job(id, { resources: res({ cores: 2 }) }));
+    const r = match({ jobs, agents, untilFull: true });
+    expect(pairs(r)).toEqual(['x@a1']);
+    expect(r.idle.map((i) => [i.job.id, i.reason.kind])).toEqual([
+      ['y', 'busy'],
+      ['z', 'busy'],
+    ]);
+    expect(r.unexamined).toBeUndefined();
+  });
+
+  it('counts only ready agents: with no free ready slot nothing is examined', () => {
+    const agents = [
+      agent('full', { slots: 2 }, { slotsInUse: 2 }),
+      agent('over', { slots: 1 }, { slotsInUse: 3 }),
+      agent('drn', {}, { state: 'draining' }),
+      agent('lost', {}, { state: 'lost' }),
+    ];
+    const jobs = [job('p'), job('q')];
+    const r = match({ jobs, agents, untilFull: true });
+    expect(r.assignments).toEqual([]);
+    expect(r.idle).toEqual([]);
+    expect(ids(r.unexamined)).toEqual(['p', 'q']);
+    // The last slot taken by the last job: nothing left over, nothing unexamined.
+    const exact = match({ jobs, agents: [agent('two', { slots: 2 })], untilFull: true });
+    expect(pairs(exact)).toEqual(['p@two', 'q@two']);
+    expect(exact.unexamined).toBeUndefined();
+  });
+
+  it('gives the same assignments as a full pass on mixed workloads, and partitions the jobs', () => {
+    // A fixed-seed generator (mulberry32) for reproducible workloads.
+    let seed = 20_240_601;
+    const rand = (): number => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+      return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    let stopped = 0;
+    for (let round = 0; round < 40; round++) {
+      const agents = Array.from({ length: 1 + Math.floor(rand() * 12) }, (_, i) =>
+        agent(
+          `a${i}`,
+          {
+            site: pick(['s1', 's2']),
+            slots: 1 + Math.floor(rand() * 4),
+            cores: 1 + Math.floor(rand() * 8),
+            labels: { zone: pick(['x', 'y']) },
+          },
+          {
+            slotsInUse: Math.floor(rand() * 3),
+            state: rand() < 0.15 ? 'draining' : 'ready',
+          },
+        ),
+      );
+      const jobs = Array.from({ length: Math.floor(rand() * 60) }, (_, i) =>
+        job(`j${i}`, {
+          site: pick(['s1', 's2', 's3']),
+          resources: res({ cores: 1 + Math.floor(rand() * 6) }),
+          ...(rand() < 0.2 ? { profiles: { aloft: { selector: 'zone In (x)' } } } : {}),
+          ...(rand() < 0.2 ? { category: 'c' } : {}),
+        }),
+      );
+      const throttles = { limits: { c: 3 }, running: { c: Math.floor(rand() * 3) } };
+      const full = match({ jobs, agents, throttles });
+      const short = match({ jobs, agents, throttles, untilFull: true });
+      expect(pairs(short)).toEqual(pairs(full));
+      const rest = short.unexamined ?? [];
+      if (rest.length > 0) stopped++;
+      // Examined jobs come first; the unexamined are the tail of the input, in order.
+      const examined = jobs.length - rest.length;
+      expect(rest).toEqual(jobs.slice(examined));
+      const seen = [...short.assignments.map((a) => a.job), ...short.idle.map((i) => i.job)];
+      expect(seen.map((j) => j.id).sort()).toEqual(
+        jobs
+          .slice(0, examined)
+          .map((j) => j.id)
+          .sort(),
+      );
+      // Idle reasons of examined jobs are the full pass's.
+      const fullIdle = new Map(full.idle.map((i) => [i.job.id, i.reason]));
+      for (const i of short.idle) expect(i.reason).toEqual(fullIdle.get(i.job.id));
+      // Nothing unexamined could have been placed.
+      for (const j of rest) expect(fullIdle.has(j.id)).toBe(true);
+    }
+    // The workloads did reach the stop point (else this compared nothing new).
+    expect(stopped).toBeGreaterThan(5);
+  });
+});

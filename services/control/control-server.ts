@@ -218,9 +218,11 @@ function agentStatus(a: AgentInfo): AgentStatus {
       ...(a.arch !== undefined ? { arch: a.arch } : {}),
       ...(a.os !== undefined ? { os: a.os } : {}),
       ...(a.gpus !== undefined ? { gpus: a.gpus } : {}),
+      ...(a.prefetch !== undefined ? { prefetch: a.prefetch } : {}),
     },
     state: a.state,
     slotsInUse: a.slotsInUse,
+    queued: a.queued,
     heartbeatAgeMs: Math.max(0, Math.round(a.heartbeatAgeMs)),
     running: a.running,
   };

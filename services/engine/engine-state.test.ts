@@ -292,3 +292,132 @@ describe('engine state', () => {
     expect(replayed.resume('now')).toEqual([{ type: 'job_succeeded', job: 'j', attempt: 1 }]);
   });
 });
+
+describe('engine state: readyJobs stays in dispatch order', () => {
+  /** mulberry32: a fixed-seed generator, so a failure reproduces. */
+  function prng(seed: number): () => number {
+    let s = seed;
+    return () => {
+      s = (s + 0x6d2b79f5) | 0;
+      let x = Math.imul(s ^ (s >>> 15), 1 | s);
+      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+      return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  it.each([1, 7, 42, 1234, 99_991])(
+    'matches a brute-force sort after interleaved takes, releases, completions and retries (seed %i)',
+    (seed) => {
+      const rand = prng(seed);
+      const int = (n: number): number => Math.floor(rand() * n);
+      const jobs = Array.from({ length: 80 }, (_, i) => {
+        const parents = new Set<string>();
+        for (let k = int(3); k > 0 && i > 0; k--) parents.add(`j${int(i)}`);
+        return job(`j${i}`, [...parents], {
+          priority: [0, 0, 1, 3, 10][int(5)]!,
+          retries: int(3),
+          ...(int(4) === 0 ? { category: 'io' } : {}),
+        });
+      });
+      const index = new Map(jobs.map((j, i) => [j.id, i]));
+      const s = new EngineState(jobs, { categoryLimits: { io: 2 } });
+      const h = new Harness(s);
+      const brute = (): string[] =>
+        jobs
+          .filter((j) => s.stateOf(j.id) === 'ready')
+          .sort((a, b) => b.priority - a.priority || index.get(a.id)! - index.get(b.id)!)
+          .map((j) => j.id);
+      const offered: Dispatch[] = [];
+      const running: Dispatch[] = [];
+      const takeAt = <T>(xs: T[]): T => xs.splice(int(xs.length), 1)[0]!;
+      const ops = { take: 0, release: 0, ok: 0, retry: 0, wake: 0, compared: 0 };
+      const check = (): void => {
+        expect(s.readyJobs().map((j) => j.id)).toEqual(brute());
+        ops.compared++;
+      };
+
+      for (let step = 0; step < 4000 && !s.settled(); step++) {
+        const op = int(8);
+        if (op === 0 || op === 1) {
+          // A placement takes a job it matched, anywhere in the list (throttles may refuse).
+          const ready = brute();
+          const d = ready.length > 0 ? s.takeJob(ready[int(ready.length)]!) : undefined;
+          if (d) {
+            offered.push(d);
+            ops.take++;
+          }
+        } else if (op === 2) {
+          const d = s.take();
+          if (d) {
+            offered.push(d);
+            ops.take++;
+          }
+        } else if (op === 3 && offered.length > 0) {
+          // The offer was rejected: ready again, in its old place.
+          expect(s.release(takeAt(offered).key)).toBe(true);
+          ops.release++;
+        } else if (op === 4 && offered.length > 0) {
+          const d = takeAt(offered);
+          h.emit(s.accepted(d.key, { agent: 'a1', site: 'local', host: 'h' })!);
+          running.push(d);
+        } else if (op === 5 && running.length > 0) {
+          // A success makes children ready.
+          const d = takeAt(running);
+          h.finish(d, ok(d));
+          ops.ok++;
+        } else if (op === 6 && running.length > 0) {
+          const d = takeAt(running);
+          const kind = (['application', 'infrastructure', 'cancelled'] as const)[int(3)]!;
+          h.finish(d, bad(d, kind));
+          ops.retry++;
+        } else if (op === 7) {
+          // Retry delays run out.
+          const waiting = s.retrying();
+          if (waiting.length > 0) {
+            expect(s.wake(waiting[int(waiting.length)]!)).toBe(true);
+            ops.wake++;
+          }
+        }
+        // Several changes between two calls as often as one.
+        if (rand() < 0.4) check();
+      }
+      check();
+      // Finish the run the plain way, still checking.
+      for (let guard = 0; !s.settled() && guard < 10_000; guard++) {
+        for (const j of s.retrying()) s.wake(j);
+        for (const d of offered.splice(0)) s.release(d.key);
+        for (const d of running.splice(0)) h.finish(d, ok(d));
+        check();
+        const d = s.take();
+        if (!d) continue;
+        h.emit(s.accepted(d.key, { agent: 'a1', site: 'local', host: 'h' })!);
+        running.push(d);
+      }
+      check();
+      expect(s.settled()).toBe(true);
+      expect(s.readyJobs()).toEqual([]);
+      // The sequence did exercise every transition.
+      for (const n of Object.values(ops)) expect(n).toBeGreaterThan(10);
+    },
+  );
+
+  it('lists a job released before the list was asked for again once, in its place', () => {
+    const s = new EngineState([
+      job('a', [], { priority: 1 }),
+      job('b', [], { priority: 5 }),
+      job('c', [], { priority: 1 }),
+    ]);
+    expect(s.readyJobs().map((j) => j.id)).toEqual(['b', 'a', 'c']);
+    const d = s.takeJob('b')!;
+    s.release(d.key);
+    const d2 = s.takeJob('b')!;
+    s.release(d2.key);
+    expect(s.readyJobs().map((j) => j.id)).toEqual(['b', 'a', 'c']);
+    // Taken, asked, released, taken and released again between two calls.
+    const d3 = s.takeJob('a')!;
+    expect(s.readyJobs().map((j) => j.id)).toEqual(['b', 'c']);
+    s.release(d3.key);
+    s.release(s.takeJob('a')!.key);
+    expect(s.readyJobs().map((j) => j.id)).toEqual(['b', 'a', 'c']);
+  });
+});

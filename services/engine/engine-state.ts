@@ -121,6 +121,8 @@ export class EngineState {
   private readyList: Entry[] = [];
   /** Entries made ready since readyJobs was last called. */
   private readyNew: Entry[] = [];
+  /** Whether readyJobs was ever called (only then are readyList/readyNew kept). */
+  private readyTracked = false;
   private readonly finishedKeys = new Set<string>();
   private readonly categoryRunning = new Map<string, number>();
   /** Ready jobs held back by their category's throttle, per category, in pop order. */
@@ -374,7 +376,14 @@ export class EngineState {
   readyJobs(): PlannedJob[] {
     // The list of the last call, less what left `ready` since, merged with what became
     // ready since (sorted): O(ready) per call, not O(jobs log jobs) — a placement asks
-    // after every result.
+    // after every result. Until the first call nothing is tracked (the embedded engine
+    // never asks: it takes from the heap).
+    if (!this.readyTracked) {
+      this.readyTracked = true;
+      this.readyList = this.entries.filter((e) => e.state === 'ready').sort(byDispatchOrder);
+      for (const e of this.readyList) e.listed = true;
+      return this.readyList.map((e) => e.job);
+    }
     const kept = this.readyList.filter((e) => {
       if (e.state === 'ready') return true;
       e.listed = false;
@@ -630,7 +639,7 @@ export class EngineState {
   private makeReady(e: Entry): void {
     if (e.state !== 'ready') this.move(e, 'ready');
     this.queue.push(e.index);
-    if (!e.listed) this.readyNew.push(e);
+    if (this.readyTracked && !e.listed) this.readyNew.push(e);
   }
 
   private leaveRunning(e: Entry): void {

@@ -10,9 +10,12 @@
  * Agents that advertise `prefetch` N also take queued reservations: once no agent has a
  * free slot for a job, a second match places it in the queue of an agent with room (at
  * most N attempts, together at most the agent's whole capacity — a queued attempt must be
- * able to run there once it is alone). Queued reservations hold no slot or resources; as
- * the agent starts its queue in order when a slot frees, releasing a running reservation
- * promotes the oldest queued ones that now fit, mirroring it.
+ * able to run there once it is alone). Queued reservations hold no slot or resources.
+ * Releasing a running reservation promotes the oldest queued ones that now fit (a free
+ * slot and free resources). The agent itself starts its queue in order by slots alone, so
+ * with jobs of different sizes in one queue the two views may differ for a while (the
+ * agent runs a job the registry still counts as queued); their totals (slots + prefetch)
+ * always agree, so nothing is over-offered, and every result brings them back together.
  * It keeps the broker's CacheIndex (data locality) from the agents' ads: each ad's cache
  * summary replaces what was known of that agent's cache (by the URLs of its entries).
  * Pure bookkeeping: no I/O, no timers (the scheduler calls `sweep`).
@@ -60,6 +63,9 @@ export interface AgentInfo {
   os?: string;
   gpus?: number;
   inUse: ResourceUse;
+  /** Attempts it accepts beyond its slots (its ad's prefetch) and how many are queued there. */
+  prefetch?: number;
+  queued: number;
   /** Time since it was last heard from (heartbeat or ad), monotonic ms. */
   heartbeatAgeMs: number;
   leaseMs: number;
@@ -366,6 +372,8 @@ export class AgentRegistry implements Placement {
         ...(e.ad?.os !== undefined ? { os: e.ad.os } : {}),
         ...(e.ad?.gpus !== undefined ? { gpus: e.ad.gpus } : {}),
         inUse: { ...e.inUse },
+        ...(e.ad?.prefetch !== undefined ? { prefetch: e.ad.prefetch } : {}),
+        queued: e.queued.length,
         heartbeatAgeMs: now - e.lastSeen,
         leaseMs: this.leaseOf(e.ad?.site),
         running: e.running.map((k) => ({ ...k })),
