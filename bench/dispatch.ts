@@ -50,6 +50,7 @@ import { parseArgs } from 'node:util';
 import { createProtobufCodec } from '../proto/codec/index.js';
 import { subjects } from '../proto/index.js';
 import { readJournalSync } from '../services/journal/index.js';
+import { lockRunDir, type RunLock } from '../services/run/index.js';
 import { DAG_SITE, layeredDag, writeDagFiles, type DagFiles } from './dag.js';
 import {
   CLI_MAIN,
@@ -604,8 +605,20 @@ process.once('SIGINT', () => {
   stopChildren();
   process.exit(130);
 });
+// Two benches in one --dir would share run directories, scratch and the scheduler's data:
+// refuse the second instead of measuring (or hanging on) the mix.
+let lock: RunLock;
+try {
+  lock = await lockRunDir(root);
+} catch (e) {
+  process.stderr.write(
+    `bench/dispatch: ${(e as Error).message} (another bench/dispatch uses ${root}; give it its own --dir)\n`,
+  );
+  process.exit(2);
+}
 try {
   process.exitCode = await main();
+  await lock.release();
 } catch (e) {
   stopChildren();
   process.stderr.write(`bench/dispatch: ${(e as Error).stack ?? String(e)}\n`);
