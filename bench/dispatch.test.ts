@@ -219,7 +219,7 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN) || !existsSync(BENCH))(
       const aloftModes = [
         'aloft run (embedded), --slots 2',
         'engine+agent in one process (NATS)',
-        'aloft scheduler + aloft agent --slots 2',
+        'aloft scheduler + aloft agent --slots 2 --prefetch 2',
       ];
       expect([...rows.keys()]).toEqual([
         ...(hasMake ? ['make -j2'] : []),
@@ -238,17 +238,17 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN) || !existsSync(BENCH))(
       }
       // The scheduler row's journal profile, its processes' CPU, the budget verdict.
       expect(r.stdout).toMatch(
-        /^ {2}aloft scheduler \+ aloft agent --slots 2: overhead \d+\/\d+\/\d+; /m,
+        /^ {2}aloft scheduler \+ aloft agent --slots 2 --prefetch 2: overhead \d+\/\d+\/\d+; /m,
       );
       expect(r.stdout).toMatch(
-        /^ {2}scheduler \d+\.\d\d, agent \d+\.\d\d, the agent's child processes \(launcher, jobs\) \d+\.\d\d$/m,
+        /^ {2}scheduler \d+\.\d\d, agent \d+\.\d\d, the agent's child processes \(launcher, jobs\) \d+\.\d\d, nats-server \d+\.\d\d$/m,
       );
       expect(r.stdout).toMatch(
         /^ {2}RSS at the end: scheduler \d+\.\d MB \(peak \d+\.\d\), agent /m,
       );
       expect(r.stdout).toMatch(
         hasMake
-          ? /^budget \(aloft scheduler \+ aloft agent --slots 2 >= 0\.6x make -j2\): (MET|MISSED)/m
+          ? /^budget \(aloft scheduler \+ aloft agent --slots 2 --prefetch 2 >= 0\.6x make -j2\): (MET|MISSED)/m
           : /^budget: not judged/m,
       );
 
