@@ -13,8 +13,8 @@ import { BIN, REPO, aloft } from './helpers/cli.js';
 import {
   daemon,
   type Daemon,
-  SCHEDULER_READY,
-  schedulerAddress,
+  startAgentDaemon,
+  startSchedulerDaemon,
   waitForAgents,
 } from './helpers/daemon.js';
 import {
@@ -46,29 +46,22 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN))('aloft scheduler + con
   beforeAll(async () => {
     nats = await startNatsServer();
     tmp = await mkdtemp(path.join(os.tmpdir(), 'aloft-control-'));
-    sched = await daemon(
-      [
-        'scheduler',
-        '--nats', nats.url,
-        '--data', path.join(tmp, 'data'),
-        '--listen', '127.0.0.1:0',
-        '--token', TOKEN,
-        '--lease', '3s',
-        '--site-lease', 'edge=6s',
-        '--log-level', 'warn',
-      ],
-      SCHEDULER_READY,
-    ); // prettier-ignore
-    addr = schedulerAddress(sched);
+    const s = await startSchedulerDaemon({
+      natsUrl: nats.url,
+      dataDir: path.join(tmp, 'data'),
+      token: TOKEN,
+      flags: ['--lease', '3s', '--site-lease', 'edge=6s'],
+    });
+    sched = s.daemon;
+    addr = s.address;
     const agent = (id: string, site: string, more: string[] = []) =>
-      daemon(
-        [
-          'agent', '--nats', nats.url, '--site', site, '--id', id,
-          '--work', path.join(tmp, 'agents', id), '--slots', '2', '--heartbeat', '300ms',
-          '--log-level', 'warn', ...more,
-        ],
-        /serving site/,
-      ); // prettier-ignore
+      startAgentDaemon({
+        natsUrl: nats.url,
+        id,
+        site,
+        workDir: path.join(tmp, 'agents', id),
+        flags: ['--slots', '2', ...more],
+      });
     agents.push(
       ...(await Promise.all([
         agent('local-1', 'local'),

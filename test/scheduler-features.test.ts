@@ -40,7 +40,12 @@ import {
   type SchedulerOptions,
 } from '../services/scheduler/index.js';
 import { BIN, aloft } from './helpers/cli.js';
-import { daemon, type Daemon, SCHEDULER_READY, schedulerAddress } from './helpers/daemon.js';
+import {
+  controlClient,
+  startAgentDaemon,
+  startSchedulerDaemon,
+  type Daemon,
+} from './helpers/daemon.js';
 import { natsServerAvailable, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -430,36 +435,27 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN))(
     /** An architecture no agent here has. */
     const otherArch = normalizeArch(os.arch()) === 'aarch64' ? 'ppc64le' : 'aarch64';
 
-    const client = (args: string[]) =>
-      aloft([...args, '--scheduler', addr, '--token', TOKEN], {
-        env: { ALOFT_SCHEDULER: '', ALOFT_TOKEN: '' },
-      });
+    const client = controlClient(() => addr, TOKEN);
 
     beforeAll(async () => {
       nats = await startNatsServer();
       tmp = await mkdtemp(path.join(os.tmpdir(), 'aloft-features-proc-'));
-      sched = await daemon(
-        [
-          'scheduler',
-          '--nats', nats.url,
-          '--data', path.join(tmp, 'data'),
-          '--listen', '127.0.0.1:0',
-          '--token', TOKEN,
-          '--lease', '5s',
-          '--log-level', 'warn',
-        ],
-        SCHEDULER_READY,
-      ); // prettier-ignore
-      addr = schedulerAddress(sched);
+      const s = await startSchedulerDaemon({
+        natsUrl: nats.url,
+        dataDir: path.join(tmp, 'data'),
+        token: TOKEN,
+        flags: ['--lease', '5s'],
+      });
+      sched = s.daemon;
+      addr = s.address;
       const agent = (id: string, more: string[]) =>
-        daemon(
-          [
-            'agent', '--nats', nats.url, '--site', 'local', '--id', id,
-            '--work', path.join(tmp, 'agents', id), '--slots', '2', '--heartbeat', '300ms',
-            '--log-level', 'warn', ...more,
-          ],
-          /serving site/,
-        ); // prettier-ignore
+        startAgentDaemon({
+          natsUrl: nats.url,
+          id,
+          site: 'local',
+          workDir: path.join(tmp, 'agents', id),
+          flags: ['--slots', '2', ...more],
+        });
       agents.push(
         ...(await Promise.all([
           agent('a1', ['--labels', 'zone=a,tier=gold', '--gpus', '1']),

@@ -18,12 +18,12 @@ import { createNatsTransport } from '../lib/transport/index.js';
 import { createProtobufCodec, type ListAgentsReply } from '../proto/codec/index.js';
 import { subjects, type Offer } from '../proto/index.js';
 import { readJournalSync, type JournalEvent } from '../services/journal/index.js';
-import { BIN, aloft } from './helpers/cli.js';
+import { BIN } from './helpers/cli.js';
 import {
-  daemon,
+  controlClient,
+  startAgentDaemon,
+  startSchedulerDaemon,
   type Daemon,
-  SCHEDULER_READY,
-  schedulerAddress,
   waitForAgents,
 } from './helpers/daemon.js';
 import { natsServerAvailable, startNatsServer, type NatsServer } from './helpers/nats-server.js';
@@ -77,35 +77,25 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN))(
     let agent: Daemon | undefined;
     let addr: string;
 
-    const client = (args: string[]) =>
-      aloft([...args, '--scheduler', addr, '--token', TOKEN], {
-        env: { ALOFT_SCHEDULER: '', ALOFT_TOKEN: '' },
-      });
+    const client = controlClient(() => addr, TOKEN);
 
     beforeAll(async () => {
       nats = await startNatsServer();
       tmp = await mkdtemp(path.join(os.tmpdir(), 'aloft-prefetch-'));
-      sched = await daemon(
-        [
-          'scheduler',
-          '--nats', nats.url,
-          '--data', path.join(tmp, 'data'),
-          '--listen', '127.0.0.1:0',
-          '--token', TOKEN,
-          '--log-level', 'warn',
-        ],
-        SCHEDULER_READY,
-      ); // prettier-ignore
-      addr = schedulerAddress(sched);
-      agent = await daemon(
-        [
-          'agent', '--nats', nats.url, '--site', 'local', '--id', 'pf1',
-          '--work', path.join(tmp, 'agents', 'pf1'),
-          '--slots', '1', '--prefetch', '2', '--heartbeat', '300ms',
-          '--log-level', 'warn',
-        ],
-        /serving site/,
-      ); // prettier-ignore
+      const s = await startSchedulerDaemon({
+        natsUrl: nats.url,
+        dataDir: path.join(tmp, 'data'),
+        token: TOKEN,
+      });
+      sched = s.daemon;
+      addr = s.address;
+      agent = await startAgentDaemon({
+        natsUrl: nats.url,
+        id: 'pf1',
+        site: 'local',
+        workDir: path.join(tmp, 'agents', 'pf1'),
+        flags: ['--slots', '1', '--prefetch', '2'],
+      });
       await waitForAgents(client, 1);
     }, 60_000);
 

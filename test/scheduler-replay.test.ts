@@ -15,12 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../proto/index.js';
 import { readJournalSync } from '../services/journal/index.js';
 import { runPaths } from '../services/run/index.js';
-import { BIN, SHARED, aloft } from './helpers/cli.js';
+import { BIN, SHARED } from './helpers/cli.js';
 import {
-  daemon,
+  controlClient,
+  startAgentDaemon,
+  startSchedulerDaemon,
   type Daemon,
-  SCHEDULER_READY,
-  schedulerAddress,
   waitForAgents,
 } from './helpers/daemon.js';
 import { natsServerAvailable, startNatsServer, type NatsServer } from './helpers/nats-server.js';
@@ -50,37 +50,27 @@ describe.skipIf(!natsServerAvailable || !existsSync(BIN) || !existsSync(TRACE))(
     let addr: string;
     const agents: Daemon[] = [];
 
-    const client = (args: string[]) =>
-      aloft([...args, '--scheduler', addr, '--token', TOKEN], {
-        env: { ALOFT_SCHEDULER: '', ALOFT_TOKEN: '' },
-        timeoutMs: 180_000,
-      });
+    const client = controlClient(() => addr, TOKEN, { timeoutMs: 180_000 });
 
     beforeAll(async () => {
       nats = await startNatsServer();
       tmp = await mkdtemp(path.join(os.tmpdir(), 'aloft-replay-e2e-'));
-      sched = await daemon(
-        [
-          'scheduler',
-          '--nats', nats.url,
-          '--data', path.join(tmp, 'data'),
-          '--listen', '127.0.0.1:0',
-          '--token', TOKEN,
-          '--lease', '10s',
-          '--log-level', 'warn',
-        ],
-        SCHEDULER_READY,
-      ); // prettier-ignore
-      addr = schedulerAddress(sched);
+      const s = await startSchedulerDaemon({
+        natsUrl: nats.url,
+        dataDir: path.join(tmp, 'data'),
+        token: TOKEN,
+        flags: ['--lease', '10s'],
+      });
+      sched = s.daemon;
+      addr = s.address;
       const agent = (id: string) =>
-        daemon(
-          [
-            'agent', '--nats', nats.url, '--site', SITE_OF[id]!, '--id', id,
-            '--work', path.join(tmp, 'agents', id), '--slots', '2', '--heartbeat', '300ms',
-            '--log-level', 'warn',
-          ],
-          /serving site/,
-        ); // prettier-ignore
+        startAgentDaemon({
+          natsUrl: nats.url,
+          id,
+          site: SITE_OF[id]!,
+          workDir: path.join(tmp, 'agents', id),
+          flags: ['--slots', '2'],
+        });
       agents.push(...(await Promise.all(Object.keys(SITE_OF).map(agent))));
       await waitForAgents(client, 3, 30_000);
     }, 90_000);

@@ -3,7 +3,7 @@
  * when their stderr matches a pattern, stopped by pid (SIGTERM, or SIGKILL for crash tests).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { BIN, REPO, type CliResult } from './cli.js';
+import { BIN, REPO, aloft, type CliResult } from './cli.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -89,4 +89,64 @@ export async function waitForAgents(
     if (waited > timeoutMs) throw new Error(`agents never registered: ${r.stderr}`);
     await sleep(100);
   }
+}
+
+/**
+ * `aloft scheduler` over `natsUrl` on a free loopback port, its data in `dataDir`, its
+ * control API guarded by `token`, `flags` after those; resolves once it listens.
+ */
+export async function startSchedulerDaemon(o: {
+  natsUrl: string;
+  dataDir: string;
+  token: string;
+  flags?: string[];
+}): Promise<{ daemon: Daemon; address: string }> {
+  const d = await daemon(
+    [
+      'scheduler',
+      '--nats', o.natsUrl,
+      '--data', o.dataDir,
+      '--listen', '127.0.0.1:0',
+      '--token', o.token,
+      '--log-level', 'warn',
+      ...(o.flags ?? []),
+    ],
+    SCHEDULER_READY,
+  ); // prettier-ignore
+  return { daemon: d, address: schedulerAddress(d) };
+}
+
+/** `aloft agent ID` at `site`, work dir `workDir`, 300 ms heartbeats, `flags` after; serving. */
+export function startAgentDaemon(o: {
+  natsUrl: string;
+  id: string;
+  site: string;
+  workDir: string;
+  flags?: string[];
+}): Promise<Daemon> {
+  return daemon(
+    [
+      'agent', '--nats', o.natsUrl, '--site', o.site, '--id', o.id,
+      '--work', o.workDir, '--heartbeat', '300ms', '--log-level', 'warn',
+      ...(o.flags ?? []),
+    ],
+    /serving site/,
+  ); // prettier-ignore
+}
+
+/**
+ * The CLI against a scheduler (its address read at each call, so it may be set after
+ * this is made), blind to the test's own ALOFT_SCHEDULER / ALOFT_TOKEN.
+ */
+export function controlClient(
+  address: () => string,
+  token: string,
+  options: { timeoutMs?: number } = {},
+): (args: string[], cwd?: string) => Promise<CliResult> {
+  return (args, cwd) =>
+    aloft([...args, '--scheduler', address(), '--token', token], {
+      env: { ALOFT_SCHEDULER: '', ALOFT_TOKEN: '' },
+      ...(cwd ? { cwd } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    });
 }
