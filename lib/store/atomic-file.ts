@@ -36,6 +36,31 @@ export interface AtomicWriteOptions {
   source: string;
 }
 
+/**
+ * What arrived is what was expected: a short transfer is UNAVAILABLE (retry), another
+ * checksum DATA_LOSS (retryable: the next replica or try may be good). Shared by every
+ * writer that renames a temp file into place (this one and the S3 store's stream path).
+ */
+export function checkTransferred(
+  o: Pick<AtomicWriteOptions, 'bytes' | 'sha256' | 'source'>,
+  bytes: number,
+  sha256: string,
+): void {
+  if (o.bytes !== undefined && o.bytes !== bytes) {
+    throw new AloftError(
+      'UNAVAILABLE',
+      `${o.source}: transfer ended after ${bytes} of ${o.bytes} bytes`,
+    );
+  }
+  if (o.sha256 !== undefined && o.sha256.toLowerCase() !== sha256) {
+    throw new AloftError(
+      'DATA_LOSS',
+      `${o.source}: checksum mismatch (expected sha256 ${o.sha256}, got ${sha256})`,
+      { retryable: true },
+    );
+  }
+}
+
 export async function writeFileAtomically(
   chunks: AsyncIterable<Uint8Array>,
   destPath: string,
@@ -64,19 +89,7 @@ export async function writeFileAtomically(
     closed = true;
     await fh.close();
     const sha256 = hash.digest('hex');
-    if (o.bytes !== undefined && o.bytes !== bytes) {
-      throw new AloftError(
-        'UNAVAILABLE',
-        `${o.source}: transfer ended after ${bytes} of ${o.bytes} bytes`,
-      );
-    }
-    if (o.sha256 !== undefined && o.sha256.toLowerCase() !== sha256) {
-      throw new AloftError(
-        'DATA_LOSS',
-        `${o.source}: checksum mismatch (expected sha256 ${o.sha256}, got ${sha256})`,
-        { retryable: true },
-      );
-    }
+    checkTransferred(o, bytes, sha256);
     o.signal?.throwIfAborted();
     await rename(tmp, destPath);
     return { bytes, sha256 };

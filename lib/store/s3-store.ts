@@ -56,7 +56,7 @@ import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { AloftError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
-import { tempNameFor } from './atomic-file.js';
+import { checkTransferred, tempNameFor } from './atomic-file.js';
 import { registerStore } from './registry.js';
 import {
   displayS3Url,
@@ -223,8 +223,8 @@ function withPayloadSha256<C extends { middlewareStack: MiddlewareStackLike }>(
  * Stream a response body into `destPath` the way store.ts demands — a temp file beside it,
  * hashed on the way, renamed only when complete and verified — with Node's stream machinery
  * (backpressure, batched writev, no per-chunk await), which is what keeps this path within a
- * few percent of the bare SDK piping into a file (bench/staging). Same checks and messages
- * as writeFileAtomically in atomic-file.ts.
+ * few percent of the bare SDK piping into a file (bench/staging). The checks are
+ * atomic-file.ts's checkTransferred, as in writeFileAtomically.
  */
 async function downloadAtomically(
   body: Readable,
@@ -250,19 +250,7 @@ async function downloadAtomically(
       o.signal ? { signal: o.signal } : {},
     );
     const sha256 = hash.digest('hex');
-    if (o.bytes !== undefined && o.bytes !== bytes) {
-      throw new AloftError(
-        'UNAVAILABLE',
-        `${o.source}: transfer ended after ${bytes} of ${o.bytes} bytes`,
-      );
-    }
-    if (o.sha256 !== undefined && o.sha256 !== sha256) {
-      throw new AloftError(
-        'DATA_LOSS',
-        `${o.source}: checksum mismatch (expected sha256 ${o.sha256}, got ${sha256})`,
-        { retryable: true },
-      );
-    }
+    checkTransferred(o, bytes, sha256);
     o.signal?.throwIfAborted();
     await rename(tmp, destPath);
     return { bytes, sha256 };
@@ -350,6 +338,25 @@ export function createS3Store(options: S3StoreOptions = {}): S3Store {
       clients.set(id, client);
     }
     return { loc, client };
+  }
+
+  /**
+   * Run `fn` on the object `url` names, located first; whatever it throws comes out
+   * classified by `fail` for `op` — the one place get, put, stat and delete map errors.
+   */
+  async function onObject<T>(
+    op: string,
+    url: string,
+    signal: AbortSignal | undefined,
+    fn: (at: { loc: S3Location; client: Client }) => Promise<T>,
+  ): Promise<T> {
+    let at: { loc: S3Location; client: Client } | undefined;
+    try {
+      at = await locate(url);
+      return await fn(at);
+    } catch (e) {
+      throw await fail(e, op, url, at?.client, signal, at?.loc.bucket);
+    }
   }
 
   /** Learn the secrets the SDK's chain resolved, so they can be scrubbed too. */
@@ -588,13 +595,9 @@ export function createS3Store(options: S3StoreOptions = {}): S3Store {
     scheme: 's3',
 
     async get(url: string, destPath: string, o: GetOptions = {}): Promise<CopyResult> {
-      let client: Client | undefined;
-      let bucket: string | undefined;
       const expected = o.sha256 === undefined ? undefined : o.sha256.trim().toLowerCase();
-      try {
-        const at = await locate(url);
-        client = at.client;
-        bucket = at.loc.bucket;
+      return onObject('get', url, o.signal, async (at) => {
+        const { client } = at;
         const t0 = Date.now();
         const res = await client.s3.send(
           new client.api.GetObjectCommand({ Bucket: at.loc.bucket, Key: at.loc.key }),
@@ -635,148 +638,130 @@ export function createS3Store(options: S3StoreOptions = {}): S3Store {
         } finally {
           if (!body.readableEnded) body.destroy();
         }
-      } catch (e) {
-        throw await fail(e, 'get', url, client, o.signal, bucket);
-      }
+      });
     },
 
     async put(srcPath: string, url: string, o: PutOptions = {}): Promise<CopyResult> {
-      let client: Client | undefined;
-      let bucket: string | undefined;
       let fh: FileHandle | undefined;
       const given = o.sha256 === undefined ? undefined : o.sha256.trim().toLowerCase();
       try {
-        const at = await locate(url);
-        client = at.client;
-        bucket = at.loc.bucket;
-        const { loc } = at;
-        const t0 = Date.now();
-        try {
-          fh = await open(srcPath, 'r');
-        } catch (e) {
-          throw storeError(e, `put ${srcPath} to`, displayS3Url(url));
-        }
-        const st = await fh.stat();
-        if (!st.isFile()) {
-          throw new AloftError(
-            'FAILED_PRECONDITION',
-            `put ${srcPath} to ${displayS3Url(url)}: the source is not a regular file`,
-            { retryable: false },
-          );
-        }
-        let size = st.size;
-        let sha256: string;
-        let parts = 1;
-        if (size < t.multipartThreshold) {
-          const buf = Buffer.allocUnsafe(size);
-          size = await readFully(fh, buf, 0);
-          const body = buf.subarray(0, size);
-          sha256 = createHash('sha256').update(body).digest('hex');
-          if (given !== undefined && given !== sha256) {
+        return await onObject('put', url, o.signal, async ({ client, loc }) => {
+          const t0 = Date.now();
+          try {
+            fh = await open(srcPath, 'r');
+          } catch (e) {
+            throw storeError(e, `put ${srcPath} to`, displayS3Url(url));
+          }
+          const st = await fh.stat();
+          if (!st.isFile()) {
+            throw new AloftError(
+              'FAILED_PRECONDITION',
+              `put ${srcPath} to ${displayS3Url(url)}: the source is not a regular file`,
+              { retryable: false },
+            );
+          }
+          let size = st.size;
+          let sha256: string;
+          let parts = 1;
+          if (size < t.multipartThreshold) {
+            const buf = Buffer.allocUnsafe(size);
+            size = await readFully(fh, buf, 0);
+            const body = buf.subarray(0, size);
+            sha256 = createHash('sha256').update(body).digest('hex');
+            if (given !== undefined && given !== sha256) {
+              throw new AloftError(
+                'DATA_LOSS',
+                `put ${srcPath} to ${displayS3Url(url)}: the source's sha256 is ${sha256}, ` +
+                  `not the expected ${given}`,
+                { retryable: true },
+              );
+            }
+            o.signal?.throwIfAborted();
+            await client.s3.send(
+              withPayloadSha256(
+                new client.api.PutObjectCommand({
+                  Bucket: loc.bucket,
+                  Key: loc.key,
+                  Body: body,
+                  ContentLength: size,
+                  Metadata: { [SHA256_METADATA]: sha256 },
+                }),
+                sha256,
+              ),
+              { abortSignal: o.signal },
+            );
+          } else {
+            sha256 = given ?? (await hashFile(fh, size, o.signal));
+            parts = await multipartUpload(client, loc, url, fh, size, sha256, o.signal);
+          }
+          // What the server now holds: right size, our checksum. (Catches servers that store
+          // something else — e.g. chunk framing — and writers racing us on the same key.)
+          const head = await client.s3
+            .send(new client.api.HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }), {
+              abortSignal: o.signal,
+            })
+            .catch(async (e: unknown) => {
+              const err = await fail(e, 'put', url, client, o.signal, loc.bucket);
+              if (err.code !== 'NOT_FOUND') throw err;
+              throw new AloftError(
+                'UNAVAILABLE',
+                `put ${srcPath} to ${displayS3Url(url)}: the object is not visible after upload`,
+              );
+            });
+          const storedSha = normSha(head.Metadata?.[SHA256_METADATA]);
+          if (head.ContentLength !== size || storedSha !== sha256) {
             throw new AloftError(
               'DATA_LOSS',
-              `put ${srcPath} to ${displayS3Url(url)}: the source's sha256 is ${sha256}, ` +
-                `not the expected ${given}`,
+              `put ${srcPath} to ${displayS3Url(url)}: the store holds ${String(head.ContentLength)} ` +
+                `bytes with sha256 ${storedSha ?? '(none)'} after uploading ${size} bytes with ` +
+                `sha256 ${sha256}`,
               { retryable: true },
             );
           }
-          o.signal?.throwIfAborted();
-          await client.s3.send(
-            withPayloadSha256(
-              new client.api.PutObjectCommand({
-                Bucket: loc.bucket,
-                Key: loc.key,
-                Body: body,
-                ContentLength: size,
-                Metadata: { [SHA256_METADATA]: sha256 },
-              }),
-              sha256,
-            ),
-            { abortSignal: o.signal },
+          log.debug(
+            { url: displayS3Url(url), bytes: size, parts, ms: Date.now() - t0 },
+            's3 put done',
           );
-        } else {
-          sha256 = given ?? (await hashFile(fh, size, o.signal));
-          parts = await multipartUpload(client, loc, url, fh, size, sha256, o.signal);
-        }
-        // What the server now holds: right size, our checksum. (Catches servers that store
-        // something else — e.g. chunk framing — and writers racing us on the same key.)
-        const head = await client.s3
-          .send(new client.api.HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }), {
-            abortSignal: o.signal,
-          })
-          .catch(async (e: unknown) => {
-            const err = await fail(e, 'put', url, client, o.signal, bucket);
-            if (err.code !== 'NOT_FOUND') throw err;
-            throw new AloftError(
-              'UNAVAILABLE',
-              `put ${srcPath} to ${displayS3Url(url)}: the object is not visible after upload`,
-            );
-          });
-        const storedSha = normSha(head.Metadata?.[SHA256_METADATA]);
-        if (head.ContentLength !== size || storedSha !== sha256) {
-          throw new AloftError(
-            'DATA_LOSS',
-            `put ${srcPath} to ${displayS3Url(url)}: the store holds ${String(head.ContentLength)} ` +
-              `bytes with sha256 ${storedSha ?? '(none)'} after uploading ${size} bytes with ` +
-              `sha256 ${sha256}`,
-            { retryable: true },
-          );
-        }
-        log.debug(
-          { url: displayS3Url(url), bytes: size, parts, ms: Date.now() - t0 },
-          's3 put done',
-        );
-        return { bytes: size, sha256 };
-      } catch (e) {
-        throw await fail(e, 'put', url, client, o.signal, bucket);
+          return { bytes: size, sha256 };
+        });
       } finally {
         await fh?.close().catch(() => undefined);
       }
     },
 
     async stat(url: string, o: StoreOpOptions = {}): Promise<StoreStat | undefined> {
-      let client: Client | undefined;
-      let bucket: string | undefined;
       try {
-        const at = await locate(url);
-        client = at.client;
-        bucket = at.loc.bucket;
-        const head = await client.s3.send(
-          new client.api.HeadObjectCommand({ Bucket: at.loc.bucket, Key: at.loc.key }),
-          { abortSignal: o.signal },
-        );
-        const out: StoreStat = {
-          size: head.ContentLength ?? 0,
-          mtimeMs: head.LastModified?.getTime() ?? 0,
-        };
-        if (head.ETag) out.etag = head.ETag.replace(/"/g, '');
-        const sha = normSha(head.Metadata?.[SHA256_METADATA]);
-        if (sha !== undefined) out.sha256 = sha;
-        return out;
+        return await onObject('stat', url, o.signal, async (at) => {
+          const { client } = at;
+          const head = await client.s3.send(
+            new client.api.HeadObjectCommand({ Bucket: at.loc.bucket, Key: at.loc.key }),
+            { abortSignal: o.signal },
+          );
+          const out: StoreStat = {
+            size: head.ContentLength ?? 0,
+            mtimeMs: head.LastModified?.getTime() ?? 0,
+          };
+          if (head.ETag) out.etag = head.ETag.replace(/"/g, '');
+          const sha = normSha(head.Metadata?.[SHA256_METADATA]);
+          if (sha !== undefined) out.sha256 = sha;
+          return out;
+        });
       } catch (e) {
-        const err = await fail(e, 'stat', url, client, o.signal, bucket);
-        if (err.code === 'NOT_FOUND') return undefined;
-        throw err;
+        if (e instanceof AloftError && e.code === 'NOT_FOUND') return undefined;
+        throw e;
       }
     },
 
     async delete(url: string, o: StoreOpOptions = {}): Promise<void> {
-      let client: Client | undefined;
-      let bucket: string | undefined;
       try {
-        const at = await locate(url);
-        client = at.client;
-        bucket = at.loc.bucket;
-        await client.s3.send(
-          new client.api.DeleteObjectCommand({ Bucket: at.loc.bucket, Key: at.loc.key }),
-          {
+        await onObject('delete', url, o.signal, ({ client, loc }) =>
+          client.s3.send(new client.api.DeleteObjectCommand({ Bucket: loc.bucket, Key: loc.key }), {
             abortSignal: o.signal,
-          },
+          }),
         );
       } catch (e) {
-        const err = await fail(e, 'delete', url, client, o.signal, bucket);
-        if (err.code === 'NOT_FOUND') return;
-        throw err;
+        if (e instanceof AloftError && e.code === 'NOT_FOUND') return;
+        throw e;
       }
     },
 
