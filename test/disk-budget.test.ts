@@ -8,11 +8,9 @@
  * store's bytes every few milliseconds while the run goes on. Every job succeeds at its first
  * attempt (no disk-full retries). Skipped only when mounting is not permitted.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, rm, stat, statfs } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlannedJob } from '../proto/index.js';
@@ -22,6 +20,7 @@ import {
   type CountingHttpServer,
 } from './helpers/counting-http-server.js';
 import { journal, ofType, spawnAloft, tmpDir, write } from './run-helpers.js';
+import { mountPermitted, mountTmpfs, unmount } from './helpers/tmpfs.js';
 
 const MiB = 1024 * 1024;
 /** The agent's disk: run dir, store, scratch and cache all live here. */
@@ -36,19 +35,6 @@ const INTERMEDIATE = 3 * MiB;
 const SEED = 1.5 * MiB;
 const SLOTS = 2;
 
-/** Whether this process may mount a tmpfs (root in a namespace that allows it). */
-function mountPermitted(): boolean {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'aloft-mount-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'ignore' });
-    execFileSync('umount', [dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmdirSync(dir);
-  }
-}
 const canMount = mountPermitted();
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -129,19 +115,12 @@ describe.skipIf(!canMount)('a constrained agent: disk smaller than the intermedi
     tmp = tmpDir('disk-budget');
     http = await startCountingHttpServer();
     const dir = path.join(tmp, 'disk');
-    mkdirSync(dir);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${DISK}`, 'tmpfs', dir]);
+    mountTmpfs(dir, DISK);
     mnt = dir;
   });
   afterAll(async () => {
     await http?.close();
-    if (mnt) {
-      try {
-        execFileSync('umount', [mnt], { stdio: 'ignore' });
-      } catch {
-        execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
-      }
-    }
+    if (mnt) unmount(mnt);
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 

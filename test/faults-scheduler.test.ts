@@ -34,25 +34,19 @@ import {
   waitForAgents,
 } from './helpers/daemon.js';
 import { natsServerAvailable, startNatsServer, type NatsServer } from './helpers/nats-server.js';
+import { untilValue } from './helpers/proc.js';
 import { readJournalSync, type JournalEvent } from '../services/journal/index.js';
 
 const TOKEN = 'faults-test-token';
 const AGENTS = ['a1', 'a2', 'a3'];
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 type Started = Extract<JournalEvent, { type: 'attempt_started' }>;
 type Finished = Extract<JournalEvent, { type: 'attempt_finished' }>;
 type Succeeded = Extract<JournalEvent, { type: 'job_succeeded' }>;
 
-/** Poll `probe` until it returns a value (not undefined); fail with `what` after `ms`. */
-async function until<T>(probe: () => T | undefined, what: string, ms = 60_000): Promise<T> {
-  for (let waited = 0; ; waited += 50) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (waited > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** untilValue with this file's longer default wait (crash tests restart processes). */
+const until = <T>(probe: () => T | undefined, what: string, ms = 60_000): Promise<T> =>
+  untilValue(probe, what, ms);
 
 /** Resolve with `p`, or fail with `what` if it takes longer than `ms`. */
 async function within<T>(p: Promise<T>, what: string, ms = 60_000): Promise<T> {

@@ -4,9 +4,8 @@
  * server on loopback, and small filesystems (tmpfs) mounted by the test — skipped only when
  * mounting is not permitted.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,24 +17,12 @@ import {
   type CountingHttpServer,
 } from '../../test/helpers/counting-http-server.js';
 import { processJob, startTestAgent, type TestAgent } from '../testing/index.js';
+import { mountPermitted, mountTmpfs, unmount } from '../../test/helpers/tmpfs.js';
 
 const MiB = 1024 * 1024;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const fileUrl = (p: string): string => pathToFileURL(p).href;
 
-/** Whether this process may mount a tmpfs (root in a namespace that allows it). */
-function mountPermitted(): boolean {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'aloft-mount-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'ignore' });
-    execFileSync('umount', [dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmdirSync(dir);
-  }
-}
 const canMount = mountPermitted();
 
 let server: CountingHttpServer;
@@ -46,8 +33,7 @@ const agents: TestAgent[] = [];
 /** A fresh tmpfs of `size` (e.g. '8m'), unmounted in afterAll. */
 function tmpfs(size: string): string {
   const dir = path.join(tmp, `mnt-${mounts.length}`);
-  mkdirSync(dir);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
+  mountTmpfs(dir, size);
   mounts.push(dir);
   return dir;
 }
@@ -61,13 +47,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await server.close();
-  for (const m of mounts.splice(0).reverse()) {
-    try {
-      execFileSync('umount', [m], { stdio: 'ignore' });
-    } catch {
-      execFileSync('umount', ['-l', m], { stdio: 'ignore' });
-    }
-  }
+  for (const m of mounts.splice(0).reverse()) unmount(m);
   await rm(tmp, { recursive: true, force: true });
 });
 

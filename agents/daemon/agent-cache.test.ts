@@ -23,18 +23,10 @@ import {
   startNatsServer,
   type NatsServer,
 } from '../../test/helpers/nats-server.js';
+import { untilValue as until } from '../../test/helpers/proc.js';
 import { createProtocolDriver, processJob } from '../testing/index.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-async function until<T>(probe: () => T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-  for (const end = Date.now() + timeoutMs; ;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const run = natsServerAvailable && existsSync(BIN) ? describe : describe.skip;
 

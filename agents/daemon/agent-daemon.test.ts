@@ -18,18 +18,10 @@ import {
   startNatsServer,
   type NatsServer,
 } from '../../test/helpers/nats-server.js';
+import { untilValue as until } from '../../test/helpers/proc.js';
 import { createProtocolDriver, processJob, type ProtocolDriver } from '../testing/index.js';
 
 const ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64' };
-
-async function until<T>(probe: () => T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-  for (const end = Date.now() + timeoutMs; ;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface AgentProc {
   proc: ChildProcess;

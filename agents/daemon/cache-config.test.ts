@@ -1,17 +1,7 @@
 /** The agent's input cache settings: --cache-dir and --cache-size from file, env and flags. */
 import { describe, expect, it } from 'vitest';
-import { isAloftError, type Problem } from '../../lib/errors/index.js';
+import { problemsOf } from '../../test/helpers/problems.js';
 import { loadAgentConfig } from './config.js';
-
-function problemsOf(fn: () => unknown): Problem[] {
-  try {
-    fn();
-  } catch (e) {
-    if (isAloftError(e) && e.code === 'INVALID_ARGUMENT') return [...e.problems];
-    throw e;
-  }
-  throw new Error('expected INVALID_ARGUMENT');
-}
 
 const base = { nats: 'nats://127.0.0.1:4222', site: 'edge-1', work: '/w' };
 

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isAloftError, type Problem } from '../../lib/errors/index.js';
+import { problemsOf } from '../../test/helpers/problems.js';
 import { loadAgentConfig, sanitizeHostname } from './config.js';
-
-function problemsOf(fn: () => unknown): Problem[] {
-  try {
-    fn();
-  } catch (e) {
-    if (isAloftError(e) && e.code === 'INVALID_ARGUMENT') return [...e.problems];
-    throw e;
-  }
-  throw new Error('expected INVALID_ARGUMENT');
-}
 
 const flags = { nats: 'nats://127.0.0.1:4222', site: 'edge-1', work: '/w' };
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isAloftError, type Problem } from '../errors/index.js';
+import { problemsOf } from '../../test/helpers/problems.js';
+import type { Problem } from '../errors/index.js';
 import {
   describeSchema,
   didYouMean,
@@ -30,16 +31,6 @@ const schema = {
 } satisfies Schema;
 
 const base = { schema, envPrefix: 'ALOFT_AGENT_', what: 'agent', cwd: '/srv' };
-
-function problemsOf(fn: () => unknown): Problem[] {
-  try {
-    fn();
-  } catch (e) {
-    if (isAloftError(e) && e.code === 'INVALID_ARGUMENT') return [...e.problems];
-    throw e;
-  }
-  throw new Error('expected INVALID_ARGUMENT');
-}
 
 describe('durations', () => {
   it('parses units and compounds, and formats back', () => {

@@ -41,3 +41,20 @@ export async function until(what: string, probe: () => boolean, timeoutMs = 20_0
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Poll `probe` every 20 ms until it returns a value (not undefined) and resolve with it;
+ * throws naming `what` after `timeoutMs`.
+ */
+export async function untilValue<T>(
+  probe: () => T | undefined,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  for (const end = Date.now() + timeoutMs; ;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
