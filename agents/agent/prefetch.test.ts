@@ -76,14 +76,25 @@ const hasResult = (k: AttemptKey): boolean =>
   t!.driver.results.some(
     (r) => r.key.job === k.job && r.key.attempt === k.attempt && r.key.epoch === k.epoch,
   );
+/**
+ * Offer a gated job `id` to the started agent and wait until it runs: it holds its slot
+ * until the returned `gate` file exists.
+ */
+async function holdSlot(id: string) {
+  if (!t) throw new Error('start() the agent first');
+  const gate = path.join(t.dir, 'gate');
+  const offered = await t.driver.offer(gated(id, gate));
+  await waitForFile(path.join(t.workDir, 'scratch', `${id}.1.1`, 'running'));
+  return { ...offered, gate };
+}
+
 const failureOf = (r: AttemptResultMsg) => (r.outcome.ok ? undefined : r.outcome.failure);
 
 describe('agent prefetch', () => {
   it('accepts slots + prefetch attempts, rejects the next naming both counts, starts the queue in order', async () => {
-    const { driver, agent, workDir, dir } = await start({ slots: 1, prefetch: 2 });
-    const gate = path.join(dir, 'gate');
-    const a = await driver.offer(gated('a', gate));
-    await waitForFile(path.join(workDir, 'scratch', 'a.1.1', 'running'));
+    const { driver, agent, workDir } = await start({ slots: 1, prefetch: 2 });
+    const a = await holdSlot('a');
+    const { gate } = a;
     const b = await driver.offer(processJob('b', ['/bin/true']));
     const c = await driver.offer(processJob('c', ['/bin/true']));
     const d = await driver.offer(processJob('d', ['/bin/true']));
@@ -122,11 +133,10 @@ describe('agent prefetch', () => {
   });
 
   it('a kill of a queued attempt ends it at once as cancelled, without a scratch dir; the others go on', async () => {
-    const { driver, agent, workDir, dir } = await start({ slots: 1, prefetch: 2 });
+    const { driver, agent, workDir } = await start({ slots: 1, prefetch: 2 });
     const seen = namesAppearingIn(path.join(workDir, 'scratch'));
-    const gate = path.join(dir, 'gate');
-    const a = await driver.offer(gated('a', gate));
-    await waitForFile(path.join(workDir, 'scratch', 'a.1.1', 'running'));
+    const a = await holdSlot('a');
+    const { gate } = a;
     const b = await driver.offer(processJob('b', ['/bin/true']));
     const c = await driver.offer(processJob('c', ['/bin/true']));
     expect([b.reply, c.reply]).toEqual([{ accepted: true }, { accepted: true }]);
@@ -162,10 +172,9 @@ describe('agent prefetch', () => {
   });
 
   it('stop() hands queued attempts back at once while the running one completes within the grace', async () => {
-    const { driver, agent, workDir, dir } = await start({ slots: 1, prefetch: 2 });
-    const gate = path.join(dir, 'gate');
-    const a = await driver.offer(gated('a', gate));
-    await waitForFile(path.join(workDir, 'scratch', 'a.1.1', 'running'));
+    const { driver, agent, workDir } = await start({ slots: 1, prefetch: 2 });
+    const a = await holdSlot('a');
+    const { gate } = a;
     const b = await driver.offer(processJob('b', ['/bin/true']));
     const c = await driver.offer(processJob('c', ['/bin/true']));
     let stopped = false;
@@ -194,10 +203,9 @@ describe('agent prefetch', () => {
   });
 
   it('drain() hands queued attempts back as draining and publishes a draining ad', async () => {
-    const { driver, agent, workDir, dir } = await start({ slots: 1, prefetch: 1 });
-    const gate = path.join(dir, 'gate');
-    const a = await driver.offer(gated('a', gate));
-    await waitForFile(path.join(workDir, 'scratch', 'a.1.1', 'running'));
+    const { driver, agent } = await start({ slots: 1, prefetch: 1 });
+    const a = await holdSlot('a');
+    const { gate } = a;
     const b = await driver.offer(processJob('b', ['/bin/true']));
     expect(b.reply).toEqual({ accepted: true });
     const draining = agent.drain({ graceMs: 60_000 });
@@ -275,15 +283,14 @@ describe('agent prefetch', () => {
 
 describe('agent started notice', () => {
   it('a short job sends no started message; one running past the notice sends one', async () => {
-    const { driver, workDir, dir } = await start({ slots: 2, startedNoticeMs: 2000 });
+    const { driver } = await start({ slots: 2, startedNoticeMs: 2000 });
     const quick = await driver.offer(processJob('quick', ['/bin/true']));
     expect((await driver.result(quick.key)).outcome.ok).toBe(true);
     // The notice timer ends with the run, before the result is sent: nothing can follow.
     expect(driver.started).toEqual([]);
 
-    const gate = path.join(dir, 'gate');
-    const slow = await driver.offer(gated('slow', gate));
-    await waitForFile(path.join(workDir, 'scratch', 'slow.1.1', 'running'));
+    const slow = await holdSlot('slow');
+    const { gate } = slow;
     // It cannot finish before the gate exists: the notice comes while it runs.
     const started = await driver.startedOf(slow.key);
     expect(started).toMatchObject({ key: slow.key, agent: 'agent-1', site: 'local' });
